@@ -1,0 +1,51 @@
+"""minigrad: a from-scratch, NumPy-based, define-by-run autograd engine.
+
+Names mirror PyTorch's: ``minigrad.tensor``, ``Tensor.backward``,
+``minigrad.nn.functional.cross_entropy``, ``minigrad.optim.Adam``, ...
+"""
+
+from minigrad import _methods  # noqa: F401  (attaches the ops to Tensor)
+from minigrad import autograd, ops
+from minigrad.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from minigrad.creation import (
+    arange,
+    as_tensor,
+    empty,
+    empty_like,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    randperm,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from minigrad.dtypes import (
+    bool_,
+    double,
+    float16,
+    float32,
+    float64,
+    get_default_dtype,
+    half,
+    int32,
+    int64,
+    long,
+    set_default_dtype,
+)
+from minigrad.ops import *  # noqa: F403  (minigrad.exp, minigrad.matmul, ...)
+from minigrad.random import manual_seed, seed
+from minigrad.tensor import Tensor
+
+bool = bool_  # noqa: A001  (minigrad.bool, as torch.bool)
+float = float32  # noqa: A001
+__version__ = "0.1.0"

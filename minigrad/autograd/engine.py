@@ -1,0 +1,178 @@
+"""The backward pass: reverse-mode differentiation over the recorded graph.
+
+Algorithm (iterative, so a chain of 100,000 ops never meets Python's recursion
+limit):
+
+1. From the roots, walk the graph once with an explicit stack and count, for each
+   node, how many edges lead into it (its dependencies).
+2. Seed the roots with their gradients (1 for a scalar loss).
+3. Pop a node whose every consumer has already sent its gradient (Kahn's
+   topological order), call its ``backward`` with the summed gradient of its
+   output, and send each returned gradient along ``next_edges``: to a parent node
+   (summed with what others sent it: the multivariate chain rule) or to a leaf
+   tensor (accumulated into ``.grad``).
+4. Without ``retain_graph`` each node frees its saved arrays right after use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from minigrad.autograd import anomaly
+from minigrad.autograd.function import Function
+from minigrad.autograd.grad_mode import _state
+
+if TYPE_CHECKING:
+    from minigrad.tensor import Tensor
+
+
+def _count_dependencies(roots: list[Function]) -> dict[Function, int]:
+    deps: dict[Function, int] = {}
+    seen = set(roots)
+    stack = list(roots)
+    while stack:
+        node = stack.pop()
+        for nxt in node.next_edges:
+            if isinstance(nxt, Function):
+                deps[nxt] = deps.get(nxt, 0) + 1
+                if nxt not in seen:
+                    seen.add(nxt)
+                    stack.append(nxt)
+    return deps
+
+
+def _apply_hooks(hooks: list, grad: Tensor) -> Tensor:
+    for hook in hooks:
+        result = hook(grad)
+        if result is not None:
+            grad = result
+    return grad
+
+
+def _check_grad(node: Function, i: int, grad: Tensor, target_shape: tuple[int, ...]) -> None:
+    if grad.shape != target_shape:
+        raise RuntimeError(
+            f"Function {node.name()} returned an invalid gradient at index {i}: got shape "
+            f"{grad.shape} but expected shape {target_shape}"
+        )
+
+
+def _accumulate_leaf(leaf: Tensor, grad: Tensor, create_graph: bool) -> None:
+    from minigrad.tensor import Tensor
+
+    if leaf._hooks:
+        grad = _apply_hooks(leaf._hooks, grad)
+    if grad.dtype != leaf.dtype:
+        grad = grad.to(leaf.dtype)
+    if leaf.grad is None:
+        # Copy: the same gradient array may also flow to another leaf (``a + b``
+        # hands ``grad`` to both), and ``.grad`` is later changed in place.
+        leaf.grad = grad if create_graph else Tensor(np.array(grad.data, copy=True))
+    elif create_graph or leaf.grad.requires_grad:
+        leaf.grad = leaf.grad + grad
+    else:
+        leaf.grad.data += grad.data
+
+
+def run_backward(
+    roots: Sequence[Tensor],
+    root_grads: Sequence[Tensor],
+    retain_graph: bool,
+    create_graph: bool,
+    inputs: Sequence[Tensor] | None = None,
+) -> list[Tensor | None] | None:
+    """Backpropagate ``root_grads`` from ``roots``.
+
+    With ``inputs=None`` (``Tensor.backward``) gradients accumulate into the
+    ``.grad`` of leaves. With ``inputs`` given (``autograd.grad``) nothing is
+    accumulated: the gradients reaching those tensors are returned instead.
+    """
+    capture_nodes: dict[Function, int] = {}
+    capture_leaves: dict[int, int] = {}
+    captured: list[Tensor | None] | None = None
+    if inputs is not None:
+        captured = [None] * len(inputs)
+        for i, t in enumerate(inputs):
+            if t.grad_fn is not None:
+                capture_nodes[t.grad_fn] = i
+            else:
+                capture_leaves[id(t)] = i
+
+    def send_to_leaf(leaf: Tensor, grad: Tensor) -> None:
+        if captured is None:
+            _accumulate_leaf(leaf, grad, create_graph)
+            return
+        i = capture_leaves.get(id(leaf))
+        if i is not None:
+            if leaf._hooks:
+                grad = _apply_hooks(leaf._hooks, grad)
+            captured[i] = grad if captured[i] is None else captured[i] + grad
+
+    grads: dict[Function, Tensor] = {}
+    root_nodes: list[Function] = []
+    for root, g in zip(roots, root_grads):
+        node = root.grad_fn
+        if node is None:
+            send_to_leaf(root, g)
+        elif node in grads:
+            grads[node] = grads[node] + g
+        else:
+            grads[node] = g
+            root_nodes.append(node)
+
+    deps = _count_dependencies(root_nodes)
+    ready = [n for n in root_nodes if deps.get(n, 0) == 0]
+    prev_mode = _state.enabled
+    _state.enabled = create_graph
+    check_anomaly = anomaly._state.enabled
+    try:
+        while ready:
+            node = ready.pop()
+            grad = grads.pop(node, None)
+            if grad is None:  # no gradient reached this node: only pass the count on
+                for nxt in node.next_edges:
+                    if isinstance(nxt, Function):
+                        deps[nxt] -= 1
+                        if deps[nxt] == 0:
+                            ready.append(nxt)
+                continue
+            hooks = getattr(node, "_hooks", None)
+            if hooks:
+                grad = _apply_hooks(hooks, grad)
+            retained = getattr(node, "_retained", None)
+            if retained is not None and (t := retained()) is not None:
+                t.grad = grad if create_graph else grad.detach()
+            if captured is not None and node in capture_nodes:
+                i = capture_nodes[node]
+                captured[i] = grad if captured[i] is None else captured[i] + grad
+
+            in_grads = node.backward(node, grad)
+            if not isinstance(in_grads, tuple):
+                in_grads = (in_grads,)
+            if len(in_grads) != len(node.next_edges):
+                raise RuntimeError(
+                    f"Function {node.name()} returned {len(in_grads)} gradients, "
+                    f"expected {len(node.next_edges)}"
+                )
+            if check_anomaly:
+                anomaly.check_gradients(node, in_grads)
+            if not retain_graph:
+                node.release()
+
+            for i, (nxt, g) in enumerate(zip(node.next_edges, in_grads)):
+                if isinstance(nxt, Function):
+                    if g is not None:
+                        prev = grads.get(nxt)
+                        grads[nxt] = g if prev is None else prev + g
+                    deps[nxt] -= 1
+                    if deps[nxt] == 0:
+                        ready.append(nxt)
+                elif nxt is not None and g is not None:
+                    _check_grad(node, i, g, nxt.shape)
+                    send_to_leaf(nxt, g)
+    finally:
+        _state.enabled = prev_mode
+    return captured

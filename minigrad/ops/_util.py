@@ -1,0 +1,130 @@
+"""Helpers shared by the op modules: wrapping Python values, dtype promotion, broadcasting."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from minigrad import dtypes
+from minigrad.autograd.function import Function
+from minigrad.tensor import Tensor
+
+
+def as_tensor(x: Any, dtype: np.dtype | None = None) -> Tensor:
+    """A Tensor for ``x`` (itself when it already is one and no cast is asked)."""
+    if isinstance(x, Tensor):
+        return x if dtype is None or x.dtype == dtype else cast(x, dtype)
+    if dtype is not None:
+        return Tensor._from_op(np.asarray(x, dtype=dtype), None)
+    return Tensor(x)
+
+
+def constant(value: Any, dtype: np.dtype) -> Tensor:
+    return Tensor._from_op(np.asarray(value, dtype=dtype), None)
+
+
+def promote(a: Any, b: Any) -> tuple[Tensor, Tensor]:
+    """Both operands as Tensors of PyTorch's result dtype (differentiable casts)."""
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a.data.dtype == b.data.dtype:
+        return a, b
+    dt = dtypes.result_type(a, b)
+    return as_tensor(a, dt), as_tensor(b, dt)
+
+
+def check_broadcast(op: str, *shapes: tuple[int, ...]) -> tuple[int, ...]:
+    try:
+        return np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise RuntimeError(
+            f"{op}: shapes {' and '.join(str(tuple(s)) for s in shapes)} cannot be broadcast "
+            "together (sizes must match or be 1 in every trailing dimension)"
+        ) from None
+
+
+def binary(fn: type[Function], a: Any, b: Any, op: str) -> Tensor:
+    """Apply a broadcasting binary Function after promotion, with a clear shape error."""
+    a, b = promote(a, b)
+    try:
+        return fn.apply(a, b)
+    except ValueError:
+        check_broadcast(op, a.shape, b.shape)
+        raise
+
+
+class Cast(Function):
+    """y = x as another dtype;  dx = dy cast back to x's dtype."""
+
+    @staticmethod
+    def forward(ctx, x, dtype):
+        ctx.src = x.dtype
+        return x.astype(dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return cast(grad, ctx.src)
+
+
+def cast(x: Tensor, dtype: Any) -> Tensor:
+    dtype = np.dtype(dtype)
+    if x.dtype == dtype:
+        return x
+    if x.requires_grad and dtype.kind != "f":
+        return Tensor._from_op(x.data.astype(dtype), None)  # integer results carry no grad
+    return Cast.apply(x, dtype=dtype)
+
+
+class SumTo(Function):
+    """Sum a broadcast gradient back to an input's shape.
+
+    If y = broadcast(x), each element of x was copied to several places of y, so
+    dx = sum of dy over those places. Its own backward is the broadcast again.
+    """
+
+    @staticmethod
+    def forward(ctx, g, shape):
+        ctx.in_shape = g.shape
+        return reduce_to_shape(g, shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return broadcast_to(grad, ctx.in_shape)
+
+
+class BroadcastTo(Function):
+    """y = x repeated along broadcast dimensions (a view);  dx = sum_to(dy, x.shape)."""
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.in_shape = x.shape
+        return np.broadcast_to(x, shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return sum_to(grad, ctx.in_shape)
+
+
+def reduce_to_shape(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """NumPy-level ``sum_to``: sum the leading extra axes and the axes where shape has 1."""
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1
+    )
+    out = g.sum(axis=axes, keepdims=True) if axes else g
+    return out.reshape(shape) if lead or out.shape != shape else out
+
+
+def sum_to(g: Tensor, shape: tuple[int, ...]) -> Tensor:
+    if g.shape == tuple(shape):
+        return g
+    return SumTo.apply(g, shape=tuple(shape))
+
+
+def broadcast_to(x: Tensor, shape: Any) -> Tensor:
+    shape = tuple(shape)
+    if x.shape == shape:
+        return x
+    check_broadcast("broadcast_to", x.shape, shape)
+    if np.broadcast_shapes(x.shape, shape) != shape:
+        raise RuntimeError(f"broadcast_to: cannot broadcast shape {x.shape} to {shape}")
+    return BroadcastTo.apply(x, shape=shape)

@@ -1,0 +1,166 @@
+"""Activation functions: y = f(x), dx = dy · f'(x), each derivative beside its forward."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from minigrad.autograd.function import Function
+from minigrad.ops._util import as_tensor
+from minigrad.ops.binary import where
+from minigrad.ops.unary import erf, erf_array, exp, sigmoid, tanh
+from minigrad.tensor import Tensor
+
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_INV_SQRT_2 = 1.0 / math.sqrt(2.0)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+class ReLU(Function):
+    """y = max(x, 0);  dx = dy where y > 0, else 0."""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = np.maximum(x, 0)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g * Tensor._from_op((y.data > 0).astype(g.dtype), None)
+
+
+class LeakyReLU(Function):
+    """y = x if x > 0 else s·x;  dx = dy if x > 0 else s·dy."""
+
+    @staticmethod
+    def forward(ctx, x, slope):
+        ctx.save_for_backward(x)
+        ctx.slope = slope
+        return np.where(x > 0, x, x * x.dtype.type(slope))
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * Tensor._from_op(np.where(x.data > 0, 1, ctx.slope).astype(g.dtype), None)
+
+
+class ELU(Function):
+    """y = x if x > 0 else α(eˣ - 1);  dx = dy if x > 0 else dy·α·eˣ."""
+
+    @staticmethod
+    def forward(ctx, x, alpha):
+        ctx.save_for_backward(x)
+        ctx.alpha = alpha
+        return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return where(x > 0, g, g * ctx.alpha * exp(x))
+
+
+class GELU(Function):
+    """y = x·Φ(x), Φ the standard normal CDF;  dx = dy · (Φ(x) + x·φ(x)).
+
+    With ``approximate='tanh'`` (GPT-2's form): y = ½x(1 + tanh u),
+    u = √(2/π)(x + 0.044715x³), and dx = dy · (½(1 + tanh u) + ½x(1 - tanh²u)·du/dx).
+    """
+
+    @staticmethod
+    def forward(ctx, x, approximate):
+        ctx.save_for_backward(x)
+        ctx.approximate = approximate
+        if approximate == "tanh":
+            u = _SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)
+            return 0.5 * x * (1.0 + np.tanh(u))
+        return 0.5 * x * (1.0 + erf_array(x * _INV_SQRT_2))
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        if ctx.approximate == "tanh":
+            t = tanh((x + x * x * x * 0.044715) * _SQRT_2_OVER_PI)
+            du = (x * x * (3 * 0.044715) + 1) * _SQRT_2_OVER_PI
+            return g * ((t + 1) * 0.5 + x * 0.5 * (1 - t * t) * du)
+        cdf = (erf(x * _INV_SQRT_2) + 1) * 0.5
+        pdf = exp(x * x * -0.5) * _INV_SQRT_2PI
+        return g * (cdf + x * pdf)
+
+
+class SiLU(Function):
+    """y = x·σ(x);  dx = dy · σ(x)·(1 + x·(1 - σ(x)))."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * sigmoid(Tensor._from_op(x, None)).data
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        s = sigmoid(x)
+        return g * s * (x * (1 - s) + 1)
+
+
+class Softplus(Function):
+    """y = ln(1 + e^(βx))/β, linear (y = x) where βx > threshold;  dx = dy · σ(βx)."""
+
+    @staticmethod
+    def forward(ctx, x, beta, threshold):
+        ctx.save_for_backward(x)
+        ctx.beta, ctx.threshold = beta, threshold
+        bx = x * beta
+        # ln(1 + e^z) = max(z, 0) + ln(1 + e^-|z|): never overflows.
+        soft = (np.maximum(bx, 0) + np.log1p(np.exp(-np.abs(bx)))) / beta
+        return np.where(bx > threshold, x, soft).astype(x.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        bx = x * ctx.beta
+        return where(bx > ctx.threshold, g, g * sigmoid(bx))
+
+
+# ------------------------------------------------------------------ functional API
+def _float(x) -> Tensor:
+    x = as_tensor(x)
+    if x.dtype.kind != "f":
+        raise TypeError(f"activation functions need a floating tensor, got dtype {x.dtype}")
+    return x
+
+
+def relu(x) -> Tensor:
+    return ReLU.apply(as_tensor(x))
+
+
+def leaky_relu(x, negative_slope: float = 0.01) -> Tensor:
+    return LeakyReLU.apply(_float(x), slope=negative_slope)
+
+
+def elu(x, alpha: float = 1.0) -> Tensor:
+    return ELU.apply(_float(x), alpha=alpha)
+
+
+def gelu(x, approximate: str = "none") -> Tensor:
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return GELU.apply(_float(x), approximate=approximate)
+
+
+def silu(x) -> Tensor:
+    return SiLU.apply(_float(x))
+
+
+def softplus(x, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    return Softplus.apply(_float(x), beta=beta, threshold=threshold)
+
+
+def relu6(x) -> Tensor:
+    from minigrad.ops.unary import clamp
+
+    return clamp(x, 0.0, 6.0)
+
+

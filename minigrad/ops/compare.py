@@ -1,0 +1,113 @@
+"""Comparisons and other ops with no gradient: they return bool or integer tensors.
+
+Nothing here is recorded in the graph (the derivative of a step function is zero
+almost everywhere), so these compute directly on arrays.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from minigrad.ops._util import check_broadcast, promote
+from minigrad.tensor import Tensor
+
+
+def _compare(ufunc: np.ufunc, a: Any, b: Any, op: str) -> Tensor:
+    a, b = promote(a, b)
+    try:
+        return Tensor._from_op(ufunc(a.data, b.data), None)
+    except ValueError:
+        check_broadcast(op, a.shape, b.shape)
+        raise
+
+
+def eq(a: Any, b: Any) -> Tensor:
+    return _compare(np.equal, a, b, "eq")
+
+
+def ne(a: Any, b: Any) -> Tensor:
+    return _compare(np.not_equal, a, b, "ne")
+
+
+def lt(a: Any, b: Any) -> Tensor:
+    return _compare(np.less, a, b, "lt")
+
+
+def le(a: Any, b: Any) -> Tensor:
+    return _compare(np.less_equal, a, b, "le")
+
+
+def gt(a: Any, b: Any) -> Tensor:
+    return _compare(np.greater, a, b, "gt")
+
+
+def ge(a: Any, b: Any) -> Tensor:
+    return _compare(np.greater_equal, a, b, "ge")
+
+
+def _require_bool_or_int(x: Tensor, op: str) -> None:
+    if x.dtype.kind not in "biu":
+        raise TypeError(f"{op}: expected a bool or integer tensor, got dtype {x.dtype}")
+
+
+def logical_and(a: Any, b: Any) -> Tensor:
+    return _compare(np.logical_and, a, b, "logical_and")
+
+
+def logical_or(a: Any, b: Any) -> Tensor:
+    return _compare(np.logical_or, a, b, "logical_or")
+
+
+def logical_xor(a: Any, b: Any) -> Tensor:
+    return _compare(np.logical_xor, a, b, "logical_xor")
+
+
+def logical_not(a: Tensor) -> Tensor:
+    return Tensor._from_op(np.logical_not(a.data), None)
+
+
+def bitwise_and(a: Any, b: Any) -> Tensor:
+    a, b = promote(a, b)
+    _require_bool_or_int(a, "bitwise_and")
+    return _compare(np.bitwise_and, a, b, "bitwise_and")
+
+
+def bitwise_or(a: Any, b: Any) -> Tensor:
+    a, b = promote(a, b)
+    _require_bool_or_int(a, "bitwise_or")
+    return _compare(np.bitwise_or, a, b, "bitwise_or")
+
+
+def bitwise_not(a: Tensor) -> Tensor:
+    _require_bool_or_int(a, "bitwise_not")
+    return Tensor._from_op(np.invert(a.data), None)
+
+
+def floor_divide(a: Any, b: Any) -> Tensor:
+    return _compare(np.floor_divide, a, b, "floor_divide")
+
+
+def remainder(a: Any, b: Any) -> Tensor:
+    return _compare(np.remainder, a, b, "remainder")
+
+
+def isnan(x: Tensor) -> Tensor:
+    return Tensor._from_op(np.isnan(x.data), None)
+
+
+def isinf(x: Tensor) -> Tensor:
+    return Tensor._from_op(np.isinf(x.data), None)
+
+
+def isfinite(x: Tensor) -> Tensor:
+    return Tensor._from_op(np.isfinite(x.data), None)
+
+
+def allclose(a: Tensor, b: Any, rtol: float = 1e-5, atol: float = 1e-8) -> bool:
+    return bool(np.allclose(a.data, getattr(b, "data", b), rtol=rtol, atol=atol))
+
+
+def equal(a: Tensor, b: Tensor) -> bool:
+    return a.shape == b.shape and bool(np.array_equal(a.data, b.data))

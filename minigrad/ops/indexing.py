@@ -1,0 +1,194 @@
+"""Indexing: reading some elements (getitem, gather, index_select) and the
+matching scatter that sends their gradient back.
+
+Reading ``y = x[idx]`` copies elements of x to y, so ``dx`` is zero everywhere
+except at idx, where it receives dy -- *summed* where idx repeats an element
+(``np.add.at``). That scatter is itself a Function whose backward is the read
+again, so both are differentiable to any order.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from minigrad.autograd.function import Function
+from minigrad.ops._util import as_tensor
+from minigrad.ops.binary import where
+from minigrad.tensor import Tensor, _normalize_dim
+
+
+def _is_basic(index: tuple) -> bool:
+    """True when the index has only ints, slices, None and Ellipsis: y is a view, no repeats."""
+    return all(
+        isinstance(i, (int, np.integer, slice)) or i is None or i is Ellipsis for i in index
+    )
+
+
+class GetItem(Function):
+    """y = x[index];  dx = zeros with dy added at index (repeats accumulate)."""
+
+    @staticmethod
+    def forward(ctx, x, index):
+        ctx.in_shape, ctx.index = x.shape, index
+        return x[index]
+
+    @staticmethod
+    def backward(ctx, g):
+        return IndexAdd.apply(g, shape=ctx.in_shape, index=ctx.index)
+
+
+class IndexAdd(Function):
+    """y = zeros(shape) with g added at index;  dg = dy[index]."""
+
+    @staticmethod
+    def forward(ctx, g, shape, index):
+        ctx.index = index
+        out = np.zeros(shape, dtype=g.dtype)
+        if _is_basic(index):
+            out[index] = g  # a basic index never repeats an element
+        else:
+            np.add.at(out, index, g)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        return GetItem.apply(g, index=ctx.index)
+
+
+def _along_axis_index(index: np.ndarray, dim: int) -> tuple:
+    """Full fancy index addressing ``out[i0, .., index[i], .., ik]`` for gather/scatter."""
+    grids = np.ogrid[tuple(slice(n) for n in index.shape)]
+    grids[dim] = index
+    return tuple(grids)
+
+
+class Gather(Function):
+    """y[i][j] = x[i][index[i][j]] (along dim);  dx = zeros with dy scattered-added back."""
+
+    @staticmethod
+    def forward(ctx, x, index, dim):
+        ctx.in_shape, ctx.index, ctx.dim = x.shape, index, dim
+        return x[_along_axis_index(index, dim)]
+
+    @staticmethod
+    def backward(ctx, g):
+        zeros = Tensor._from_op(np.zeros(ctx.in_shape, dtype=g.dtype), None)
+        return scatter_add(zeros, ctx.dim, Tensor._from_op(ctx.index, None), g)
+
+
+class ScatterAdd(Function):
+    """y = x, then y[..index[i]..] += src[i] along dim;  dx = dy,  dsrc = gather(dy, index)."""
+
+    @staticmethod
+    def forward(ctx, x, src, index, dim):
+        ctx.index, ctx.dim = index, dim
+        out = x.copy()
+        np.add.at(out, _along_axis_index(index, dim), src[tuple(slice(n) for n in index.shape)])
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        dsrc = None
+        if ctx.needs_input_grad[1]:
+            dsrc = gather(g, ctx.dim, Tensor._from_op(ctx.index, None))
+        return g, dsrc
+
+
+# ------------------------------------------------------------------ functional API
+def _convert_index(x: Tensor, index: Any) -> tuple:
+    idx = index if isinstance(index, tuple) else (index,)
+    out = []
+    for i in idx:
+        if isinstance(i, Tensor):
+            i = i.data
+        elif isinstance(i, list):
+            i = np.asarray(i)
+        if isinstance(i, np.ndarray) and i.dtype.kind not in "biu":
+            raise IndexError(
+                f"getitem: tensors used as indices must be long, int or bool tensors, got {i.dtype}"
+            )
+        out.append(i)
+    return tuple(out)
+
+
+def getitem(x: Tensor, index: Any) -> Tensor:
+    idx = _convert_index(x, index)
+    try:
+        return GetItem.apply(x, index=idx)
+    except IndexError as e:
+        raise IndexError(f"getitem: index {index!r} is invalid for a tensor of shape {x.shape}: {e}") from None
+
+
+def _check_index_tensor(op: str, index: Tensor, x: Tensor, dim: int) -> np.ndarray:
+    idx = as_tensor(index).data
+    if idx.dtype.kind not in "iu":
+        raise RuntimeError(f"{op}: expected an int64 index tensor, got dtype {idx.dtype}")
+    n = x.shape[dim]
+    if idx.size and (idx.min() < -n or idx.max() >= n):
+        bad = idx.min() if idx.min() < -n else idx.max()
+        raise IndexError(
+            f"{op}: index {int(bad)} is out of bounds for dimension {dim} with size {n}"
+        )
+    return idx
+
+
+def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
+    d = _normalize_dim(dim, x.ndim, "gather")
+    idx = _check_index_tensor("gather", index, x, d)
+    if idx.ndim != x.ndim or any(
+        idx.shape[i] > x.shape[i] for i in range(x.ndim) if i != d
+    ):
+        raise RuntimeError(
+            f"gather: index of shape {idx.shape} does not fit input of shape {x.shape} "
+            f"(same number of dims; size <= input size in every dim but {d})"
+        )
+    return Gather.apply(x, index=idx, dim=d)
+
+
+def scatter_add(x: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
+    d = _normalize_dim(dim, x.ndim, "scatter_add")
+    idx = _check_index_tensor("scatter_add", index, x, d)
+    src = as_tensor(src, x.dtype)
+    if idx.ndim != x.ndim or any(idx.shape[i] > src.shape[i] for i in range(idx.ndim)):
+        raise RuntimeError(
+            f"scatter_add: index of shape {idx.shape} must have as many dims as the input "
+            f"{x.shape} and be no larger than src {src.shape} in any dim"
+        )
+    return ScatterAdd.apply(x, src, index=idx, dim=d)
+
+
+def index_select(x: Tensor, dim: int, index: Tensor) -> Tensor:
+    d = _normalize_dim(dim, x.ndim, "index_select")
+    idx = _check_index_tensor("index_select", index, x, d)
+    if idx.ndim > 1:
+        raise IndexError(f"index_select: index must be 0-d or 1-d, got shape {idx.shape}")
+    return GetItem.apply(x, index=(slice(None),) * d + (idx.reshape(-1),))
+
+
+def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
+    """x with ``value`` where ``mask`` is True (mask broadcasts to x)."""
+    mask = as_tensor(mask)
+    if mask.dtype != np.bool_:
+        raise RuntimeError(f"masked_fill: expected a bool mask, got dtype {mask.dtype}")
+    if isinstance(value, Tensor) and value.ndim != 0:
+        raise RuntimeError(
+            f"masked_fill: only supports a 0-dimensional value tensor, got shape {value.shape}"
+        )
+    out = where(mask, as_tensor(value, x.dtype) if isinstance(value, Tensor) else value, x)
+    if out.shape != x.shape:
+        raise RuntimeError(f"masked_fill: mask of shape {mask.shape} is larger than input {x.shape}")
+    return out if out.dtype == x.dtype else as_tensor(out, x.dtype)
+
+
+def one_hot(index: Tensor, num_classes: int = -1) -> Tensor:
+    idx = as_tensor(index).data
+    if idx.dtype.kind not in "iu":
+        raise RuntimeError(f"one_hot: expected an int64 tensor, got dtype {idx.dtype}")
+    if idx.size and idx.min() < 0:
+        raise RuntimeError(f"one_hot: class values must be non-negative, got {int(idx.min())}")
+    n = int(idx.max()) + 1 if num_classes == -1 else num_classes
+    if idx.size and idx.max() >= n:
+        raise RuntimeError(f"one_hot: class value {int(idx.max())} is out of range for {n} classes")
+    return Tensor._from_op((idx[..., None] == np.arange(n)).astype(np.int64), None)

@@ -1,0 +1,198 @@
+"""Linear algebra: matmul (every PyTorch case), linear, bmm, einsum.
+
+For C = A @ B the chain rule gives dA = dC @ Bᵀ and dB = Aᵀ @ dC; with batch
+dimensions that broadcast, each gradient is then summed back to its input's shape.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from minigrad.autograd.function import Function
+from minigrad.ops._util import as_tensor, broadcast_to, promote, sum_to
+from minigrad.ops.shape import reshape, squeeze, unsqueeze
+from minigrad.tensor import Tensor
+
+
+class MatMul(Function):
+    """C = A @ B for A, B with ≥ 2 dims;  dA = dC @ Bᵀ,  dB = Aᵀ @ dC (batch dims summed back)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.matmul(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        da = sum_to(matmul(g, b.mT), a.shape) if ctx.needs_input_grad[0] else None
+        db = sum_to(matmul(a.mT, g), b.shape) if ctx.needs_input_grad[1] else None
+        return da, db
+
+
+class Linear(Function):
+    """y = x Wᵀ + b;  dx = dy W,  dW = dyᵀ x,  db = Σ dy over all leading dims.
+
+    One node instead of three (transpose, matmul, add), with the weight gradient
+    computed as a single GEMM over the flattened batch."""
+
+    @staticmethod
+    def forward(ctx, x, w, b=None):
+        ctx.save_for_backward(x, w)
+        y = np.matmul(x, w.T)
+        if b is not None:
+            y += b
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, w = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        dx = matmul(g, w) if need[0] else None
+        g2 = reshape(g, (-1, g.shape[-1]))
+        dw = matmul(g2.mT, reshape(x, (-1, x.shape[-1]))) if need[1] else None
+        if len(need) == 2:
+            return dx, dw
+        return dx, dw, (g2.sum(dim=0) if need[2] else None)
+
+
+def _check_matmul(op: str, a: Tensor, b: Tensor) -> None:
+    if a.ndim == 0 or b.ndim == 0:
+        raise RuntimeError(
+            f"{op}: both arguments need at least 1 dimension, got shapes {a.shape} and {b.shape}"
+        )
+    k_a = a.shape[-1]
+    k_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
+    if k_a != k_b:
+        raise RuntimeError(
+            f"{op}: shapes {a.shape} and {b.shape} cannot be multiplied "
+            f"(inner dimensions {k_a} and {k_b} differ)"
+        )
+    if a.ndim > 2 or b.ndim > 2:
+        try:
+            np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        except ValueError:
+            raise RuntimeError(
+                f"{op}: batch dimensions of {a.shape} and {b.shape} cannot be broadcast"
+            ) from None
+
+
+def matmul(a: Any, b: Any) -> Tensor:
+    """PyTorch's matmul: 1-D·1-D is a dot product; a 1-D operand is treated as a
+    row (left) or column (right) vector and that dim removed from the result;
+    dims beyond the last two broadcast as batch dims."""
+    a, b = promote(as_tensor(a), as_tensor(b))
+    _check_matmul("matmul", a, b)
+    if a.ndim == 1 and b.ndim == 1:
+        return squeeze(squeeze(MatMul.apply(unsqueeze(a, 0), unsqueeze(b, 1)), -1), -1)
+    if a.ndim == 1:
+        return squeeze(MatMul.apply(unsqueeze(a, 0), b), -2)
+    if b.ndim == 1:
+        return squeeze(MatMul.apply(a, unsqueeze(b, 1)), -1)
+    return MatMul.apply(a, b)
+
+
+def mm(a: Tensor, b: Tensor) -> Tensor:
+    if a.ndim != 2 or b.ndim != 2:
+        raise RuntimeError(f"mm: expected 2-D tensors, got shapes {a.shape} and {b.shape}")
+    return matmul(a, b)
+
+
+def bmm(a: Tensor, b: Tensor) -> Tensor:
+    if a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0]:
+        raise RuntimeError(
+            f"bmm: expected 3-D tensors with the same batch size, got {a.shape} and {b.shape}"
+        )
+    return matmul(a, b)
+
+
+def dot(a: Tensor, b: Tensor) -> Tensor:
+    if a.ndim != 1 or b.ndim != 1:
+        raise RuntimeError(f"dot: 1D tensors expected, but got {a.ndim}D and {b.ndim}D tensors")
+    return matmul(a, b)
+
+
+def outer(a: Tensor, b: Tensor) -> Tensor:
+    return unsqueeze(a, 1) * unsqueeze(b, 0)
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """y = x Wᵀ + b with W of shape (out_features, in_features)."""
+    x = as_tensor(x)
+    if weight.ndim != 2 or x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+        raise RuntimeError(
+            f"linear: input of shape {x.shape} and weight of shape {weight.shape} don't match "
+            f"(expected input (..., {weight.shape[-1] if weight.ndim else '?'}))"
+        )
+    if bias is not None and bias.shape not in ((weight.shape[0],), ()):
+        raise RuntimeError(
+            f"linear: bias of shape {bias.shape} does not match weight of shape {weight.shape}"
+        )
+    if x.dtype != weight.dtype:
+        raise RuntimeError(
+            f"linear: input dtype {x.dtype} and weight dtype {weight.dtype} differ"
+        )
+    if bias is None:
+        return Linear.apply(x, weight)
+    return Linear.apply(x, weight, broadcast_to(bias, (weight.shape[0],)))
+
+
+class Einsum(Function):
+    """y = einsum(eq, x₁, ..., xₙ);  dxᵢ = einsum of dy with every other operand, written
+    to xᵢ's subscripts (indices only xᵢ had are summed in forward, so dy broadcasts over them)."""
+
+    @staticmethod
+    def forward(ctx, *xs, inputs, output):
+        ctx.save_for_backward(*xs)
+        ctx.inputs, ctx.output = inputs, output
+        return np.einsum(",".join(inputs) + "->" + output, *xs, optimize=len(xs) > 2)
+
+    @staticmethod
+    def backward(ctx, g):
+        xs = ctx.saved_tensors
+        grads = []
+        for i, sub in enumerate(ctx.inputs):
+            if not ctx.needs_input_grad[i]:
+                grads.append(None)
+                continue
+            others = [s for j, s in enumerate(ctx.inputs) if j != i]
+            available = set(ctx.output).union(*others)
+            kept = "".join(c for c in sub if c in available)
+            operands = [g] + [x for j, x in enumerate(xs) if j != i]
+            d = einsum(",".join([ctx.output, *others]) + "->" + kept, *operands)
+            if kept != sub:  # indices summed away in forward: broadcast dy back over them
+                shape = tuple(xs[i].shape[sub.index(c)] if c in kept else 1 for c in sub)
+                d = broadcast_to(reshape(d, shape), xs[i].shape)
+            grads.append(d)
+        return tuple(grads)
+
+
+def einsum(equation: str, *operands: Any) -> Tensor:
+    """Einstein summation, e.g. ``einsum('bhqd,bhkd->bhqk', q, k)``."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    xs = [as_tensor(x) for x in operands]
+    eq = equation.replace(" ", "")
+    if "..." in eq:
+        raise NotImplementedError("einsum: ellipsis ('...') is not supported; name every index")
+    lhs, _, rhs = eq.partition("->")
+    inputs = lhs.split(",")
+    if len(inputs) != len(xs):
+        raise RuntimeError(f"einsum: equation {equation!r} names {len(inputs)} operands, got {len(xs)}")
+    if not _:
+        counts = {c: lhs.count(c) for c in set(lhs.replace(",", ""))}
+        rhs = "".join(sorted(c for c, n in counts.items() if n == 1))
+    for sub, x in zip(inputs, xs):
+        if len(sub) != x.ndim:
+            raise RuntimeError(
+                f"einsum: subscripts {sub!r} name {len(sub)} dims but the operand has shape {x.shape}"
+            )
+        if len(set(sub)) != len(sub):
+            raise NotImplementedError(f"einsum: repeated index within one operand ({sub!r})")
+    for i in range(1, len(xs)):
+        xs[0], xs[i] = promote(xs[0], xs[i])
+    return Einsum.apply(*xs, inputs=tuple(inputs), output=rhs)
+
+

@@ -1,0 +1,410 @@
+"""Elementwise math with one tensor input: y = f(x), dx = dy · f'(x).
+
+Where f' is easiest written with the output, the backward uses the saved
+output (exp, tanh, sigmoid, sqrt): that is both cheaper and, because the saved
+output is the graph's own tensor, still differentiable for higher orders.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from minigrad.autograd.function import Function
+from minigrad.ops._util import as_tensor, constant
+from minigrad.ops.binary import where
+from minigrad.tensor import Tensor
+
+_erf_object = np.frompyfunc(math.erf, 1, 1)
+
+
+def erf_array(x: np.ndarray) -> np.ndarray:
+    """erf on an array, exact to double precision (the standard library's erf)."""
+    return _erf_object(x).astype(x.dtype if x.dtype.kind == "f" else np.float64)
+
+
+class Neg(Function):
+    """y = -x;  dx = -dy."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.negative(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return -g
+
+
+class Abs(Function):
+    """y = |x|;  dx = dy · sign(x)  (0 at x = 0, as PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.abs(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * sign(x)
+
+
+class Exp(Function):
+    """y = eˣ;  dx = dy · y."""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = np.exp(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g * y
+
+
+class Log(Function):
+    """y = ln x;  dx = dy / x."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.log(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g / x
+
+
+class Log1p(Function):
+    """y = ln(1 + x);  dx = dy / (1 + x)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.log1p(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g / (x + 1)
+
+
+class Expm1(Function):
+    """y = eˣ - 1;  dx = dy · (y + 1)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = np.expm1(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g * (y + 1)
+
+
+class Sqrt(Function):
+    """y = √x;  dx = dy / (2y)  (inf at x = 0, as PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = np.sqrt(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g / (2 * y)
+
+
+class Rsqrt(Function):
+    """y = 1/√x;  dx = -dy · y³ / 2."""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = 1 / np.sqrt(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g * y * y * y * -0.5
+
+
+class Sin(Function):
+    """y = sin x;  dx = dy · cos x."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.sin(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * cos(x)
+
+
+class Cos(Function):
+    """y = cos x;  dx = -dy · sin x."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.cos(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return -g * sin(x)
+
+
+class Tanh(Function):
+    """y = tanh x;  dx = dy · (1 - y²)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = np.tanh(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g * (1 - y * y)
+
+
+class Sigmoid(Function):
+    """y = 1 / (1 + e⁻ˣ);  dx = dy · y · (1 - y).
+
+    Forward evaluates e^(-|x|) only, so it never overflows: for x < 0,
+    σ(x) = eˣ / (1 + eˣ).
+    """
+
+    @staticmethod
+    def forward(ctx, x):
+        z = np.exp(-np.abs(x))
+        y = np.where(x >= 0, 1 / (1 + z), z / (1 + z))
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g * y * (1 - y)
+
+
+class Reciprocal(Function):
+    """y = 1/x;  dx = -dy · y²."""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = np.reciprocal(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return -g * y * y
+
+
+class Erf(Function):
+    """y = erf x;  dx = dy · 2/√π · e^(-x²)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return erf_array(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * (2 / math.sqrt(math.pi)) * exp(-(x * x))
+
+
+class PowScalar(Function):
+    """y = xᶜ for a number c;  dx = dy · c · x^(c-1)  (0 when c = 0)."""
+
+    @staticmethod
+    def forward(ctx, x, exponent):
+        ctx.save_for_backward(x)
+        ctx.exponent = exponent
+        return np.power(x, exponent)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        c = ctx.exponent
+        if c == 0:
+            return g * 0
+        return g * c * pow_scalar(x, c - 1)
+
+
+class RPowScalar(Function):
+    """y = cˣ for a number c;  dx = dy · y · ln c  (0 where c = 0 and x ≥ 0)."""
+
+    @staticmethod
+    def forward(ctx, x, base):
+        y = np.power(np.asarray(base, dtype=x.dtype), x)
+        ctx.save_for_backward(x, y)
+        ctx.base = base
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        if ctx.base == 0:  # ln 0 = -inf; PyTorch's limit convention gives 0 where x ≥ 0
+            return where(x >= 0, 0.0, g * y * -math.inf)
+        return g * y * math.log(ctx.base)
+
+
+class Clamp(Function):
+    """y = min(max(x, lo), hi);  dx = dy where lo ≤ x ≤ hi, else 0 (as PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, x, lo, hi):
+        ctx.save_for_backward(x)
+        ctx.bounds = lo, hi
+        return np.clip(x, lo, hi)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        lo, hi = ctx.bounds
+        inside = np.ones(x.shape, dtype=bool)
+        if lo is not None:
+            inside &= x.data >= lo
+        if hi is not None:
+            inside &= x.data <= hi
+        return g * Tensor._from_op(inside.astype(g.dtype), None)
+
+
+# ------------------------------------------------------------------ functional API
+def _unary(fn: type[Function], x: Any) -> Tensor:
+    return fn.apply(as_tensor(x))
+
+
+def _float_unary(fn: type[Function], x: Any, op: str) -> Tensor:
+    """Ops like exp and log give the default float dtype for integer inputs (as PyTorch)."""
+    x = as_tensor(x)
+    if x.dtype.kind != "f":
+        from minigrad import dtypes
+
+        x = as_tensor(x, dtypes.get_default_dtype())
+    return fn.apply(x)
+
+
+def neg(x: Any) -> Tensor:
+    return _unary(Neg, x)
+
+
+def abs(x: Any) -> Tensor:
+    return _unary(Abs, x)
+
+
+def sign(x: Any) -> Tensor:
+    """-1, 0 or 1 elementwise (gradient 0 everywhere, so it is not recorded)."""
+    x = as_tensor(x)
+    return Tensor._from_op(np.sign(x.data), None)
+
+
+def exp(x: Any) -> Tensor:
+    return _float_unary(Exp, x, "exp")
+
+
+def log(x: Any) -> Tensor:
+    return _float_unary(Log, x, "log")
+
+
+def log1p(x: Any) -> Tensor:
+    return _float_unary(Log1p, x, "log1p")
+
+
+def expm1(x: Any) -> Tensor:
+    return _float_unary(Expm1, x, "expm1")
+
+
+def sqrt(x: Any) -> Tensor:
+    return _float_unary(Sqrt, x, "sqrt")
+
+
+def rsqrt(x: Any) -> Tensor:
+    return _float_unary(Rsqrt, x, "rsqrt")
+
+
+def sin(x: Any) -> Tensor:
+    return _float_unary(Sin, x, "sin")
+
+
+def cos(x: Any) -> Tensor:
+    return _float_unary(Cos, x, "cos")
+
+
+def tanh(x: Any) -> Tensor:
+    return _float_unary(Tanh, x, "tanh")
+
+
+def sigmoid(x: Any) -> Tensor:
+    return _float_unary(Sigmoid, x, "sigmoid")
+
+
+def reciprocal(x: Any) -> Tensor:
+    return _float_unary(Reciprocal, x, "reciprocal")
+
+
+def erf(x: Any) -> Tensor:
+    return _float_unary(Erf, x, "erf")
+
+
+def square(x: Any) -> Tensor:
+    return pow_scalar(as_tensor(x), 2)
+
+
+def pow_scalar(x: Tensor, exponent: float) -> Tensor:
+    if x.dtype.kind != "f" and isinstance(exponent, float):
+        from minigrad import dtypes
+
+        x = as_tensor(x, dtypes.get_default_dtype())
+    return PowScalar.apply(x, exponent=exponent)
+
+
+def rpow_scalar(base: float, x: Tensor) -> Tensor:
+    if x.dtype.kind != "f":
+        from minigrad import dtypes
+
+        x = as_tensor(x, dtypes.result_type(x, base))
+        if x.dtype.kind != "f":
+            return Tensor._from_op(np.power(base, x.data), None)
+    return RPowScalar.apply(x, base=base)
+
+
+def clamp(x: Any, min: Any = None, max: Any = None) -> Tensor:
+    """Limit values to [min, max] (either bound may be None; tensor bounds broadcast)."""
+    x = as_tensor(x)
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of 'min' or 'max' must not be None")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        # Through where, so the gradient goes wholly to x where lo ≤ x ≤ hi (no tie split).
+        out = x
+        if min is not None:
+            out = where(out < min, min, out)
+        if max is not None:
+            out = where(out > max, max, out)
+        return out
+    return Clamp.apply(x, lo=min, hi=max)
+
+
+clip = clamp
+
+
+def constant_like(x: Tensor, value: float) -> Tensor:
+    return constant(value, x.dtype)

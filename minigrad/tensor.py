@@ -1,0 +1,362 @@
+"""``Tensor``: an n-dimensional array that remembers how it was computed.
+
+A Tensor wraps a ``numpy.ndarray`` (``.data``). When it is the result of an op
+recorded in the graph it carries ``grad_fn``, the :class:`Function` node that
+made it; a tensor the user created is a *leaf* (``grad_fn is None``) and, when
+``requires_grad`` is set, receives its gradient in ``.grad`` after ``backward``.
+
+The ops themselves live in ``minigrad.ops`` and are attached as methods by
+``minigrad/_methods.py``; this file holds what every tensor is, whatever op made it.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from minigrad import dtypes
+from minigrad.autograd.function import Function
+from minigrad.autograd.grad_mode import _state
+
+
+def _to_array(data: Any, dtype: Any = None) -> np.ndarray:
+    """Convert Python data / NumPy arrays to an array with PyTorch's dtype inference."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if dtype is not None:
+        return np.array(data, dtype=np.dtype(dtype))
+    if isinstance(data, np.ndarray):
+        arr = np.array(data)
+    elif isinstance(data, np.generic):
+        arr = np.array(data)
+    else:
+        arr = np.array(data)
+        if arr.dtype.kind == "f":  # Python floats: the default float dtype, as PyTorch
+            arr = arr.astype(dtypes.get_default_dtype())
+        elif arr.dtype.kind in "iu":
+            arr = arr.astype(np.int64)
+        elif arr.dtype == object:
+            raise TypeError(f"tensor(): could not infer a numeric dtype from {data!r}")
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"tensor(): unsupported dtype {arr.dtype}")
+    return arr
+
+
+class Tensor:
+    """An array with autograd. Create one with :func:`minigrad.tensor`."""
+
+    __slots__ = (
+        "data",
+        "grad",
+        "grad_fn",
+        "_requires_grad",
+        "_version",
+        "_hooks",
+        "__weakref__",
+    )
+    __array_priority__ = 1000  # make ``ndarray * Tensor`` call Tensor.__rmul__
+
+    def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
+        self.data: np.ndarray = _to_array(data, dtype)
+        self.grad: Tensor | None = None
+        self.grad_fn: Function | None = None
+        self._version = 0
+        self._hooks: list[Callable[[Tensor], Tensor | None]] | None = None
+        self._requires_grad = False
+        if requires_grad:
+            self.requires_grad = True
+
+    @classmethod
+    def _from_op(cls, data: np.ndarray, grad_fn: Function | None) -> Tensor:
+        """Fast path for op results: no conversion, no checks."""
+        t = object.__new__(cls)
+        t.data = data
+        t.grad = None
+        t.grad_fn = grad_fn
+        t._requires_grad = grad_fn is not None
+        t._version = 0
+        t._hooks = None
+        return t
+
+    # ------------------------------------------------------------ autograd
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        if self.grad_fn is not None and not value:
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf variables; use detach() "
+                "to get a tensor that does not require grad"
+            )
+        if value and self.data.dtype.kind != "f":
+            raise RuntimeError(
+                f"only Tensors of floating point dtype can require gradients (got {self.dtype})"
+            )
+        self._requires_grad = bool(value)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    def detach(self) -> Tensor:
+        """A new tensor sharing the same array, cut from the graph."""
+        return Tensor._from_op(self.data, None)
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` on a non-leaf tensor after backward."""
+        if self.grad_fn is None:
+            if not self.requires_grad:
+                raise RuntimeError("can't retain_grad on a Tensor that has requires_grad=False")
+            return
+        self.grad_fn._retained = weakref.ref(self)
+
+    @property
+    def retains_grad(self) -> bool:
+        ref = getattr(self.grad_fn, "_retained", None) if self.grad_fn is not None else None
+        return ref is not None and ref() is self
+
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> Callable[[], None]:
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned
+        tensor replaces the gradient. Returns a function that removes the hook."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            if not hasattr(self.grad_fn, "_hooks"):
+                self.grad_fn._hooks = []
+            hooks = self.grad_fn._hooks
+        else:
+            if self._hooks is None:
+                self._hooks = []
+            hooks = self._hooks
+        hooks.append(hook)
+        return lambda: hooks.remove(hook) if hook in hooks else None
+
+    def backward(
+        self,
+        gradient: Tensor | None = None,
+        retain_graph: bool | None = None,
+        create_graph: bool = False,
+    ) -> None:
+        """Compute d(self)/d(leaf) for every leaf that requires grad, into ``leaf.grad``.
+
+        ``gradient`` is d(loss)/d(self); it may be left out only for a scalar.
+        """
+        from minigrad.autograd import backward
+
+        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph)
+
+    # ------------------------------------------------------------ array facts
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def device(self) -> str:
+        return "cpu"
+
+    def size(self, dim: int | None = None) -> Any:
+        if dim is None:
+            return self.data.shape
+        return self.data.shape[_normalize_dim(dim, self.data.ndim, "size")]
+
+    def numel(self) -> int:
+        return int(self.data.size)
+
+    def element_size(self) -> int:
+        return self.data.itemsize
+
+    def is_floating_point(self) -> bool:
+        return self.data.dtype.kind == "f"
+
+    def numpy(self) -> np.ndarray:
+        if self.requires_grad:
+            raise RuntimeError(
+                "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy()"
+            )
+        return self.data
+
+    def item(self) -> Any:
+        if self.data.size != 1:
+            raise RuntimeError(
+                f"a Tensor with {self.data.size} elements cannot be converted to Scalar"
+            )
+        return self.data.item()
+
+    def tolist(self) -> Any:
+        return self.data.tolist()
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    def __iter__(self) -> Any:
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.data.shape[0]))
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise RuntimeError(
+                f"Boolean value of Tensor with {self.data.size} elements is ambiguous"
+            )
+        return bool(self.data)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self.data.dtype.kind not in "iu" or self.data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.data.item())
+
+    __hash__ = object.__hash__
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def __repr__(self) -> str:
+        arr = self.data
+        if arr.dtype.kind == "f" and arr.size and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
+            body = np.array2string(arr, separator=", ", prefix="tensor(", floatmode="unique")
+        else:
+            body = np.array2string(arr, separator=", ", prefix="tensor(", precision=4)
+        extras = []
+        if arr.size == 0:
+            extras.append(f"size={tuple(arr.shape)}")
+        if arr.dtype not in (dtypes.get_default_dtype(), dtypes.int64, dtypes.bool_):
+            extras.append(f"dtype=minigrad.{arr.dtype}")
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn=<{self.grad_fn.name()}>")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + ", ".join([body, *extras]) + ")"
+
+    # ------------------------------------------------------------ in-place ops
+    def _check_inplace(self, op: str) -> None:
+        if self.requires_grad and _state.enabled:
+            if self.grad_fn is None:
+                raise RuntimeError(
+                    f"{op}: a leaf Variable that requires grad is being used in an in-place "
+                    "operation (wrap it in minigrad.no_grad() or use an out-of-place op)"
+                )
+            raise RuntimeError(
+                f"{op}: in-place operations on tensors that are part of a graph are not "
+                "supported; use the out-of-place op"
+            )
+
+    def _inplace_assign(self, op: str, new: np.ndarray) -> Tensor:
+        """Write ``new`` into this tensor's array, bump its version, return self."""
+        self._check_inplace(op)
+        if new.shape != self.data.shape:
+            raise RuntimeError(
+                f"{op}: result of shape {new.shape} cannot be written in place into a tensor "
+                f"of shape {self.data.shape}"
+            )
+        self.data[...] = new
+        self._version += 1
+        return self
+
+    def zero_(self) -> Tensor:
+        return self._inplace_assign("zero_", np.zeros_like(self.data))
+
+    def fill_(self, value: Any) -> Tensor:
+        return self._inplace_assign("fill_", np.full_like(self.data, _value_of(value)))
+
+    def copy_(self, src: Any) -> Tensor:
+        src_arr = np.broadcast_to(np.asarray(_value_of(src)), self.data.shape)
+        return self._inplace_assign("copy_", src_arr.astype(self.data.dtype))
+
+    def add_(self, other: Any, alpha: float = 1) -> Tensor:
+        return self._inplace_assign("add_", _same_kind(self, self.data + alpha * _value_of(other)))
+
+    def sub_(self, other: Any, alpha: float = 1) -> Tensor:
+        return self._inplace_assign("sub_", _same_kind(self, self.data - alpha * _value_of(other)))
+
+    def mul_(self, other: Any) -> Tensor:
+        return self._inplace_assign("mul_", _same_kind(self, self.data * _value_of(other)))
+
+    def div_(self, other: Any) -> Tensor:
+        return self._inplace_assign("div_", _same_kind(self, self.data / _value_of(other)))
+
+    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
+        return self._inplace_assign("clamp_", np.clip(self.data, min, max))
+
+    def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
+        from minigrad import random
+
+        new = random.generator().uniform(a, b, self.data.shape)
+        return self._inplace_assign("uniform_", new.astype(self.data.dtype))
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
+        from minigrad import random
+
+        new = random.generator().normal(mean, std, self.data.shape)
+        return self._inplace_assign("normal_", new.astype(self.data.dtype))
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        self._check_inplace("__setitem__")
+        if isinstance(index, Tensor):
+            index = index.data
+        elif isinstance(index, tuple):
+            index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
+        self.data[index] = _value_of(value)
+        self._version += 1
+
+
+def _value_of(x: Any) -> Any:
+    return x.data if isinstance(x, Tensor) else x
+
+
+def _same_kind(t: Tensor, arr: np.ndarray) -> np.ndarray:
+    if arr.dtype != t.data.dtype:
+        if np.can_cast(arr.dtype, t.data.dtype, casting="same_kind"):
+            return arr.astype(t.data.dtype)
+        raise RuntimeError(
+            f"result type {arr.dtype} can't be cast to the desired output type {t.data.dtype}"
+        )
+    return arr
+
+
+def _normalize_dim(dim: int, ndim: int, op: str) -> int:
+    lo, hi = (-ndim, ndim - 1) if ndim > 0 else (-1, 0)
+    if not isinstance(dim, (int, np.integer)) or not lo <= dim <= hi:
+        raise IndexError(
+            f"{op}: dimension out of range (expected to be in range of [{lo}, {hi}], but got {dim})"
+        )
+    return int(dim) % max(ndim, 1)
+
+
+def normalize_dims(dim: int | Sequence[int] | None, ndim: int, op: str) -> tuple[int, ...]:
+    """``dim`` (None, an int, or a sequence) as a sorted tuple of non-negative axes."""
+    if dim is None:
+        return tuple(range(ndim))
+    if isinstance(dim, (int, np.integer)):
+        dim = (dim,)
+    axes = tuple(sorted(_normalize_dim(d, ndim, op) for d in dim)) if ndim else ()
+    if len(set(axes)) != len(axes):
+        raise RuntimeError(f"{op}: dim {tuple(dim)} appears multiple times in the list of dims")
+    return axes
