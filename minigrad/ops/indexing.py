@@ -59,7 +59,7 @@ class IndexAdd(Function):
 
 def _along_axis_index(index: np.ndarray, dim: int) -> tuple:
     """Full fancy index addressing ``out[i0, .., index[i], .., ik]`` for gather/scatter."""
-    grids = np.ogrid[tuple(slice(n) for n in index.shape)]
+    grids = list(np.ogrid[tuple(slice(n) for n in index.shape)])
     grids[dim] = index
     return tuple(grids)
 

@@ -22,7 +22,7 @@ _erf_object = np.frompyfunc(math.erf, 1, 1)
 
 def erf_array(x: np.ndarray) -> np.ndarray:
     """erf on an array, exact to double precision (the standard library's erf)."""
-    return _erf_object(x).astype(x.dtype if x.dtype.kind == "f" else np.float64)
+    return np.asarray(_erf_object(x)).astype(x.dtype if x.dtype.kind == "f" else np.float64)
 
 
 class Neg(Function):
