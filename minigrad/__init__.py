@@ -46,6 +46,10 @@ from minigrad.ops import *  # noqa: F403  (minigrad.exp, minigrad.matmul, ...)
 from minigrad.random import manual_seed, seed
 from minigrad.tensor import Tensor
 
+# Subpackages after the core, as ``torch.nn`` / ``torch.optim``: they build on it.
+from minigrad import nn, optim, utils  # noqa: E402  isort: skip
+from minigrad.serialization import load, save  # noqa: E402  isort: skip
+
 bool = bool_  # noqa: A001  (minigrad.bool, as torch.bool)
 float = float32  # noqa: A001
 __version__ = "0.1.0"

@@ -32,7 +32,7 @@ import numpy as np
 from minigrad.autograd.grad_mode import enable_grad
 from minigrad.tensor import Tensor
 
-ParamsT: TypeAlias = Iterable[Tensor] | Iterable[dict[str, Any]]
+ParamsT: TypeAlias = Iterable[Tensor] | Iterable[dict[str, Any]] | Iterable[tuple[str, Tensor]]
 StateDict: TypeAlias = dict[str, Any]
 
 
@@ -118,6 +118,14 @@ class Optimizer:
                 "ordering of tensors in sets will change between runs. Please use a list instead."
             )
         params = list(params)
+        names = [p[0] for p in params if isinstance(p, tuple)]  # from named_parameters()
+        if names:
+            if len(names) != len(params):
+                raise ValueError(
+                    "all optimizer params should be with/without names. Some param names are "
+                    "missing"
+                )
+            params = [p[1] for p in params]
         for p in params:
             if not isinstance(p, Tensor):
                 raise TypeError(
@@ -132,7 +140,14 @@ class Optimizer:
         if any(id(p) in seen for p in params):
             raise ValueError("some parameters appear in more than one parameter group")
 
+        if any(("param_names" in g) != bool(names) for g in self.param_groups):
+            raise ValueError(
+                "all optimizer param groups should be with/without names. cannot add param "
+                f"group {'with' if names else 'without'} names to the optimizer"
+            )
         group = {**param_group, "params": params}
+        if names:
+            group["param_names"] = names
         for name, default in self.defaults.items():
             if default is required and name not in group:
                 raise ValueError(
@@ -183,7 +198,11 @@ class Optimizer:
                         f"{type(self).__name__}.step: gradient of shape {grad.shape} does not "
                         f"match its parameter of shape {p.data.shape}"
                     )
-                self._update(p.data, grad, self.state[p], group)
+                # Look up without inserting: a stateless update (plain SGD) leaves no entry.
+                state = self.state.get(p, {})
+                self._update(p.data, grad, state, group)
+                if state:
+                    self.state[p] = state
         return loss
 
     def _update(
@@ -191,7 +210,9 @@ class Optimizer:
     ) -> None:
         """Update ``param`` in place from ``grad``; ``state`` is this parameter's state dict.
 
-        ``grad`` is the parameter's ``.grad`` array itself and must not be modified.
+        ``grad`` is the parameter's ``.grad`` array itself and must not be modified. Beware
+        0-d parameters: NumPy arithmetic on 0-d arrays returns scalars, so buffers kept in
+        ``state`` must be created as arrays and updated with in-place operators.
         """
         raise NotImplementedError
 
@@ -225,9 +246,7 @@ class Optimizer:
         saving. Arrays (or Tensors, as returned by ``minigrad.load``) are copied, and cast to
         the parameter's dtype when floating point; the step count stays a float.
         """
-        if not isinstance(state_dict, Mapping) or not {"state", "param_groups"} <= set(
-            state_dict
-        ):
+        if not isinstance(state_dict, Mapping) or not {"state", "param_groups"} <= set(state_dict):
             raise ValueError(
                 "load_state_dict expects a dict with keys 'state' and 'param_groups', as "
                 "returned by Optimizer.state_dict()"
@@ -261,8 +280,8 @@ class Optimizer:
         param_groups = []
         for group, saved in zip(self.param_groups, saved_groups):
             new = {k: copy.deepcopy(v) for k, v in saved.items() if k != "params"}
-            if "betas" in new:  # a file format without tuples may hand back a list
-                new["betas"] = tuple(new["betas"])
+            if "param_names" in group and "param_names" not in new:
+                new["param_names"] = group["param_names"]
             new["params"] = group["params"]
             param_groups.append(new)
         self.state = state
