@@ -71,6 +71,16 @@ def scalar_dtype(value: Any) -> np.dtype:
     raise TypeError(f"unsupported scalar {value!r} of type {type(value).__name__}")
 
 
+def _promote_same_priority(a: np.dtype, b: np.dtype) -> np.dtype:
+    """Two dtypes of the same priority group: the higher category wins outright
+    (float32 with int64 stays float32, as PyTorch; NumPy would give float64);
+    within one category NumPy's promotion matches PyTorch's."""
+    ca, cb = category(a), category(b)
+    if ca != cb:
+        return a if ca > cb else b
+    return np.promote_types(a, b)
+
+
 def result_type(*operands: Any) -> np.dtype:
     """PyTorch's result dtype for tensors (anything with ``.dtype`` and ``.ndim``) and scalars."""
     groups: list[np.dtype | None] = [None, None, None]
@@ -79,7 +89,7 @@ def result_type(*operands: Any) -> np.dtype:
             g, d = (0 if op.ndim > 0 else 1), op.dtype
         else:
             g, d = 2, scalar_dtype(op)
-        groups[g] = d if groups[g] is None else np.promote_types(groups[g], d)
+        groups[g] = d if groups[g] is None else _promote_same_priority(groups[g], d)
     result: np.dtype | None = None
     for g, d in enumerate(groups):
         if d is None:

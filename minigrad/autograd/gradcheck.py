@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.autograd.grad_mode import no_grad
+from minigrad.autograd.grad_mode import enable_grad, no_grad
 
 
 def _outputs_tuple(out: Any) -> tuple:
@@ -144,10 +144,13 @@ def gradgradcheck(
 
     def first_derivative(*args: Any) -> tuple:
         xs, vs = args[:n_in], args[n_in:]
-        gs = grad(
-            _outputs_tuple(fn(*xs)), [xs[i] for i in diff], list(vs),
-            create_graph=True, allow_unused=True,
-        )
+        # gradcheck evaluates this under no_grad for the numerical Jacobian, but the
+        # first derivative needs a recorded graph of fn to differentiate.
+        with enable_grad():
+            gs = grad(
+                _outputs_tuple(fn(*xs)), [xs[i] for i in diff], list(vs),
+                create_graph=True, allow_unused=True,
+            )
         return tuple(g for g in gs if g is not None)
 
     return gradcheck(
