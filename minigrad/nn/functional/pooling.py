@@ -1,0 +1,330 @@
+"""Pooling: max, average and adaptive average, over 1, 2 or 3 spatial dims.
+
+Max and average pooling reuse the sliding-window ``Unfold`` of ``conv.py``:
+
+* max:  y[p] = max_k xₚₐd[p·s + k·δ]. The window's first maximal element (in row-major
+  kernel order, as PyTorch's CPU kernel) is picked (``PickWindow``), so the whole
+  gradient dy[p] flows to that one element (and Unfold's backward adds the
+  contributions of overlapping windows);
+* avg:  y[p] = (1/m_p) Σ_k xₚₐd[p·s + k], m_p the number of elements counted (the full
+  window, the window without the padding, or ``divisor_override``); dx is dy/m_p spread
+  over the window.
+
+Adaptive average pooling averages bin i of each dim over [⌊i·n/o⌋, ⌈(i+1)·n/o⌉). The
+average over a rectangle is separable, so the op is one matrix per dim:
+y = A_H · x · A_Wᵀ, with A[i, j] = 1/|binᵢ| for j in binᵢ (matmul gives the gradient).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from minigrad import ops
+from minigrad.autograd.function import Function
+from minigrad.nn.functional._util import batched, float_input, ntuple
+from minigrad.nn.functional.conv import unfold_windows
+from minigrad.ops._util import constant
+from minigrad.tensor import Tensor
+
+__all__ = [
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
+    "adaptive_avg_pool3d",
+    "avg_pool1d",
+    "avg_pool2d",
+    "avg_pool3d",
+    "max_pool1d",
+    "max_pool2d",
+    "max_pool3d",
+]
+
+
+def _pool_out(n: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
+    """PyTorch's pooling output size. In ceil mode the last window may hang over the
+    right edge, but must start inside the input or the left padding."""
+    span = n + 2 * p - d * (k - 1) - 1
+    out = (-(-span // s) if ceil_mode else span // s) + 1
+    if ceil_mode and (out - 1) * s >= n + p:
+        out -= 1
+    return out
+
+
+class _Pool:
+    """Checked pooling geometry for an input: kernel, stride, padding, dilation, output size
+    and the extra right padding that ceil mode needs."""
+
+    def __init__(
+        self,
+        op: str,
+        nd: int,
+        x: Tensor,
+        kernel_size: Any,
+        stride: Any,
+        padding: Any,
+        dilation: Any,
+        ceil_mode: bool,
+    ) -> None:
+        self.k = ntuple(kernel_size, nd, "kernel_size", op)
+        self.s = self.k if stride is None or stride == [] else ntuple(stride, nd, "stride", op)
+        self.p = ntuple(padding, nd, "padding", op)
+        self.d = ntuple(dilation, nd, "dilation", op)
+        if min(self.k) < 1 or min(self.s) < 1 or min(self.d) < 1 or min(self.p) < 0:
+            raise RuntimeError(
+                f"{op}: kernel_size {self.k}, stride {self.s} and dilation {self.d} must be "
+                f"positive and padding {self.p} non-negative"
+            )
+        for k, p in zip(self.k, self.p):
+            if p > k // 2:
+                raise RuntimeError(
+                    f"{op}: pad should be smaller than or equal to half of kernel size, but "
+                    f"got padding={self.p} and kernel_size={self.k}"
+                )
+        spatial = x.shape[2:]
+        self.out = tuple(
+            _pool_out(n, k, s, p, d, ceil_mode)
+            for n, k, s, p, d in zip(spatial, self.k, self.s, self.p, self.d)
+        )
+        if min(self.out) < 1:
+            raise RuntimeError(
+                f"{op}: given input size {tuple(x.shape[1:])}, calculated output size "
+                f"{(x.shape[1],) + self.out}. Output size is too small"
+            )
+        # Extra right padding so that ceil mode's last window lies inside the array.
+        self.extra = tuple(
+            max(0, (o - 1) * s + d * (k - 1) + 1 - (n + 2 * p))
+            for n, k, s, p, d, o in zip(spatial, self.k, self.s, self.p, self.d, self.out)
+        )
+
+    def windows(self, x: Tensor, fill: float) -> Tensor:
+        """(N, C, *kernel, *out): every pooling window, padded with ``fill``."""
+        flat: list[int] = []
+        for p, e in zip(reversed(self.p), reversed(self.extra)):
+            flat += [p, p + e]
+        if any(flat):
+            x = ops.pad(x, flat, value=fill)
+        return unfold_windows(x, self.k, self.d, self.s)
+
+
+class PickWindow(Function):
+    """y[..., p] = w[..., i(p), p]: one element of each window (i, chosen in forward,
+    indexes the kernel axis); dw = dy put back at the chosen places, 0 elsewhere.
+    Each window contributes one element, so the places never collide."""
+
+    @staticmethod
+    def forward(ctx, w, index, axis):
+        ctx.index, ctx.axis, ctx.shape = index, axis, w.shape
+        return np.take_along_axis(w, index, axis).squeeze(axis)
+
+    @staticmethod
+    def backward(ctx, g):
+        return PlaceWindow.apply(g, index=ctx.index, axis=ctx.axis, shape=ctx.shape)
+
+
+class PlaceWindow(Function):
+    """The adjoint of PickWindow: y = 0; y[..., i(p), p] = x[..., p];  dx = PickWindow(dy)."""
+
+    @staticmethod
+    def forward(ctx, x, index, axis, shape):
+        ctx.index, ctx.axis = index, axis
+        y = np.zeros(shape, dtype=x.dtype)
+        np.put_along_axis(y, index, np.expand_dims(x, axis), axis)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        return PickWindow.apply(g, index=ctx.index, axis=ctx.axis)
+
+
+def _max_pool(
+    op: str,
+    nd: int,
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any,
+    padding: Any,
+    dilation: Any,
+    ceil_mode: bool,
+    return_indices: bool,
+) -> Any:
+    x, unbatched = batched(float_input(input, op), nd, op)
+    geo = _Pool(op, nd, x, kernel_size, stride, padding, dilation, ceil_mode)
+    n, c = x.shape[:2]
+    cols = ops.reshape(geo.windows(x, -math.inf), (n, c, int(np.prod(geo.k))) + geo.out)
+    # np.argmax returns the first maximum: PyTorch's CPU tie rule.
+    arg = np.argmax(cols.data, axis=2)[:, :, None]
+    y = PickWindow.apply(cols, index=arg, axis=2)
+    if unbatched:
+        y = ops.squeeze(y, 0)
+    if not return_indices:
+        return y
+    # Flat index into each input plane: position = out·s - pad + offset·dilation.
+    offsets = np.unravel_index(arg[:, :, 0], geo.k)
+    coords = []
+    for i in range(nd):
+        grid = np.arange(geo.out[i]).reshape((-1,) + (1,) * (nd - 1 - i))
+        coords.append(grid * geo.s[i] - geo.p[i] + offsets[i] * geo.d[i])
+    idx = np.ravel_multi_index(tuple(coords), x.shape[2:]).astype(np.int64)
+    indices = Tensor._from_op(idx[0] if unbatched else idx, None)
+    return y, indices
+
+
+def max_pool1d(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Any:
+    """Max over sliding windows of the last dim: (N, C, L) -> (N, C, L_out)."""
+    args = (kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+    return _max_pool("max_pool1d", 1, input, *args)
+
+
+def max_pool2d(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Any:
+    """Max over sliding windows: (N, C, H, W) -> (N, C, H_out, W_out); stride defaults to
+    the kernel size, padding is implicit -inf. Gradient goes to the window's first max."""
+    args = (kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+    return _max_pool("max_pool2d", 2, input, *args)
+
+
+def max_pool3d(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Any:
+    args = (kernel_size, stride, padding, dilation, ceil_mode, return_indices)
+    return _max_pool("max_pool3d", 3, input, *args)
+
+
+def _avg_pool(
+    op: str,
+    nd: int,
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any,
+    padding: Any,
+    ceil_mode: bool,
+    count_include_pad: bool,
+    divisor_override: int | None,
+) -> Tensor:
+    x, unbatched = batched(float_input(input, op), nd, op)
+    geo = _Pool(op, nd, x, kernel_size, stride, padding, 1, ceil_mode)
+    summed = ops.sum(geo.windows(x, 0.0), dim=tuple(range(2, 2 + nd)))
+    if divisor_override is not None:
+        if divisor_override == 0:
+            raise RuntimeError(f"{op}: divisor must be not zero")
+        divisor: Any = float(divisor_override)
+    else:
+        # Per dim: window [start, end) clipped to the padded input (ceil mode's overhang
+        # never counts); without count_include_pad, clipped to the input itself.
+        divisor = np.ones((1,) * nd)
+        for i, (n, k, s, p, o) in enumerate(zip(x.shape[2:], geo.k, geo.s, geo.p, geo.out)):
+            start = np.arange(o) * s - p
+            end = np.minimum(start + k, n + p)
+            if not count_include_pad:
+                start, end = np.maximum(start, 0), np.minimum(end, n)
+            divisor = divisor * (end - start).reshape((1,) * i + (-1,) + (1,) * (nd - 1 - i))
+        divisor = constant(divisor, x.dtype)
+    y = summed / divisor
+    return ops.squeeze(y, 0) if unbatched else y
+
+
+def avg_pool1d(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+) -> Tensor:
+    args = (kernel_size, stride, padding, ceil_mode, count_include_pad, None)
+    return _avg_pool("avg_pool1d", 1, input, *args)
+
+
+def avg_pool2d(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Tensor:
+    """Mean over sliding windows (N, C, H, W) -> (N, C, H_out, W_out); zero padding counts
+    in the mean when ``count_include_pad``."""
+    args = (kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
+    return _avg_pool("avg_pool2d", 2, input, *args)
+
+
+def avg_pool3d(
+    input: Tensor,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> Tensor:
+    args = (kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
+    return _avg_pool("avg_pool3d", 3, input, *args)
+
+
+def _adaptive_matrix(n: int, out: int, dtype: np.dtype) -> np.ndarray:
+    """A[i, j] = 1/|binᵢ| for j in binᵢ = [⌊i·n/out⌋, ⌈(i+1)·n/out⌉)."""
+    a = np.zeros((out, n), dtype=dtype)
+    for i in range(out):
+        start, end = (i * n) // out, -(-((i + 1) * n) // out)
+        a[i, start:end] = 1.0 / (end - start)
+    return a
+
+
+def _adaptive_avg_pool(op: str, nd: int, input: Tensor, output_size: Any) -> Tensor:
+    x = float_input(input, op)
+    if x.ndim not in (nd + 1, nd + 2):
+        raise RuntimeError(f"{op}: expected a {nd + 1}D or {nd + 2}D input, got shape {x.shape}")
+    spatial = x.shape[x.ndim - nd :]
+    if isinstance(output_size, (int, np.integer)) or output_size is None:
+        output_size = (output_size,) * nd
+    sizes = tuple(spatial[i] if o is None else int(o) for i, o in enumerate(output_size))
+    if len(sizes) != nd or min(sizes) < 1:
+        raise ValueError(f"{op}: output_size must be {nd} positive ints, got {output_size!r}")
+    if any(n == 0 for n in spatial):
+        raise RuntimeError(f"{op}: expected non-empty spatial dims, got input shape {x.shape}")
+    y = x
+    for i, (n, o) in enumerate(zip(spatial, sizes)):
+        if n == o:
+            continue
+        axis = x.ndim - nd + i
+        a_t = constant(_adaptive_matrix(n, o, x.dtype).T, x.dtype)
+        y = ops.transpose(ops.matmul(ops.transpose(y, axis, -1), a_t), axis, -1)
+    return y
+
+
+def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:
+    return _adaptive_avg_pool("adaptive_avg_pool1d", 1, input, output_size)
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
+    """Average pooling to a fixed output size (H_out, W_out); None keeps that dim."""
+    return _adaptive_avg_pool("adaptive_avg_pool2d", 2, input, output_size)
+
+
+def adaptive_avg_pool3d(input: Tensor, output_size: Any) -> Tensor:
+    return _adaptive_avg_pool("adaptive_avg_pool3d", 3, input, output_size)
