@@ -29,7 +29,15 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("MINIGRAD_HYPOTHESIS_PROFILE", "ci"))
 
+# One thread for both libraries: the tests compare values, not speed, and on a small
+# shared machine multi-threaded BLAS is slower for many of the tests' small shapes.
 torch.set_num_threads(1)
+try:
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+    pass
 
 
 @pytest.fixture(autouse=True)
