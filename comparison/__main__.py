@@ -128,9 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "for all of them (naming the worst)")
     p.add_argument("--finetune-steps", type=int, default=20,
                    help="finetune: AdamW steps (batch 16, lr 1e-4)")
-    p.add_argument("--freeze-layers", type=int, default=0,
-                   help="finetune: encoder layers frozen on top of the (always frozen) "
-                   "embeddings, from the bottom (0-6)")
+    p.add_argument("--freeze-layers", type=int, default=4,
+                   help="finetune: lowest encoder layers frozen, 0-6 (default 4: the top 2 "
+                   "layers, pooler and head are trained); the embeddings are always frozen")
     p.add_argument("--out", default="comparison_report", help="folder for report.json/.md")
     return p
 

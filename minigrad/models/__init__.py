@@ -1,0 +1,43 @@
+"""Transformer models built from ``minigrad.nn`` layers, with Hugging Face's parameter
+names (so ``transformers`` weights load directly):
+
+* GPT-2: :class:`GPT2Model`, :class:`GPT2LMHeadModel`;
+* BERT: :class:`BertModel`, :class:`BertForPreTraining`, :class:`BertForMaskedLM`,
+  :class:`BertForSequenceClassification`, and the sentence-embedding helpers
+  (:func:`sentence_embeddings`: mean pooling + L2 normalisation, as all-MiniLM-L6-v2).
+
+Configs (:class:`GPT2Config`, :class:`BertConfig`) read Hugging Face ``config.json``;
+``Model.from_pretrained(folder)`` reads a Hugging Face model folder (safetensors).
+"""
+
+from minigrad.models._layers import no_init_weights
+from minigrad.models.bert import (
+    BertForMaskedLM,
+    BertForPreTraining,
+    BertForSequenceClassification,
+    BertModel,
+    l2_normalize,
+    mean_pool,
+    sentence_embeddings,
+)
+from minigrad.models.config import BertConfig, GPT2Config
+from minigrad.models.convert import convert_hf_state_dict, load_hf_state_dict
+from minigrad.models.gpt2 import Conv1D, GPT2LMHeadModel, GPT2Model
+
+__all__ = [
+    "BertConfig",
+    "BertForMaskedLM",
+    "BertForPreTraining",
+    "BertForSequenceClassification",
+    "BertModel",
+    "Conv1D",
+    "GPT2Config",
+    "GPT2LMHeadModel",
+    "GPT2Model",
+    "convert_hf_state_dict",
+    "l2_normalize",
+    "load_hf_state_dict",
+    "mean_pool",
+    "no_init_weights",
+    "sentence_embeddings",
+]

@@ -1,0 +1,197 @@
+"""Pieces shared by the GPT-2 and BERT models: activations, attention masks, the
+attention itself, weight initialisation and the output records.
+
+Attention, as Hugging Face's reference ("eager") implementation computes it::
+
+    scores = (Q Kᵀ) · scale + M,      M[b, :, i, j] = 0 if query i may see key j,
+                                                    = finfo(dtype).min otherwise
+    P = dropout(softmax(scores))      (dropout only in training mode)
+    out = P V
+
+The mask is *added* as the most negative finite number rather than -inf, so a query
+row with no visible key (e.g. a left-padding position under a causal mask) gives
+uniform weights instead of NaN, exactly as Hugging Face's eager path does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+import minigrad
+import minigrad.nn as nn
+import minigrad.nn.functional as F
+from minigrad.models.config import ACTIVATIONS
+from minigrad.tensor import Tensor
+
+IGNORE_INDEX = -100  # label value that the losses skip (Hugging Face's convention)
+
+
+# ------------------------------------------------------------------ outputs
+@dataclass
+class BaseModelOutput:
+    last_hidden_state: Tensor
+    pooler_output: Tensor | None = None
+
+
+@dataclass
+class CausalLMOutput:
+    loss: Tensor | None
+    logits: Tensor
+
+
+@dataclass
+class MaskedLMOutput:
+    loss: Tensor | None
+    logits: Tensor
+
+
+@dataclass
+class PreTrainingOutput:
+    loss: Tensor | None
+    prediction_logits: Tensor
+    seq_relationship_logits: Tensor
+
+
+@dataclass
+class SequenceClassifierOutput:
+    loss: Tensor | None
+    logits: Tensor
+
+
+# ------------------------------------------------------------------ inputs
+def as_array(x: Any) -> np.ndarray:
+    """A minigrad Tensor, torch tensor (any device, maybe requiring grad), list or
+    NumPy array as a NumPy array."""
+    if isinstance(x, Tensor):
+        return x.data
+    if hasattr(x, "detach"):  # a torch tensor
+        return x.detach().cpu().numpy()
+    return np.asarray(x)
+
+
+def as_index_array(x: Any, name: str) -> np.ndarray:
+    """Token ids / masks / labels of shape (batch, seq) as an int64 array."""
+    arr = as_array(x)
+    if arr.dtype.kind not in "biu":
+        raise TypeError(f"{name}: expected integer ids, got dtype {arr.dtype}")
+    if arr.ndim != 2:
+        raise ValueError(f"{name}: expected shape (batch, seq), got {arr.shape}")
+    return arr.astype(np.int64, copy=False)
+
+
+def check_same_shape(ids: np.ndarray, other: np.ndarray | None, name: str) -> None:
+    if other is not None and other.shape != ids.shape:
+        raise ValueError(f"{name} has shape {other.shape}, but input_ids has shape {ids.shape}")
+
+
+def default_positions(ids: np.ndarray, max_positions: int, model: str) -> np.ndarray:
+    """0, 1, ..., T-1 for every row, after checking T fits the position table."""
+    seq = ids.shape[1]
+    if seq > max_positions:
+        raise ValueError(
+            f"{model}: sequence length {seq} exceeds the {max_positions} position embeddings"
+        )
+    return np.broadcast_to(np.arange(seq, dtype=np.int64), ids.shape)
+
+
+# ------------------------------------------------------------------ activations
+def activation(name: str, x: Tensor) -> Tensor:
+    """The Hugging Face activation ``name`` (see ``config.ACTIVATIONS``) applied to ``x``."""
+    op, kwargs = ACTIVATIONS[name]
+    return getattr(minigrad, op)(x, **kwargs)
+
+
+# ------------------------------------------------------------------ attention
+def attention_bias(
+    attention_mask: np.ndarray | None, seq: int, dtype: np.dtype, causal: bool
+) -> Tensor | None:
+    """The additive mask M of shape (batch, 1, seq, seq) (or (1, 1, seq, seq) when only
+    causal), or None when nothing is masked. ``attention_mask`` is (batch, seq), 1 for a
+    real token and 0 for padding."""
+    allowed = None
+    if attention_mask is not None:
+        allowed = (attention_mask != 0)[:, None, None, :]
+    if causal:
+        tri = np.tril(np.ones((seq, seq), dtype=bool))[None, None]
+        allowed = tri if allowed is None else allowed & tri
+    if allowed is None or allowed.all():
+        return None
+    bias = np.where(allowed, 0.0, np.finfo(dtype).min).astype(dtype)
+    return Tensor(bias)
+
+
+def split_heads(x: Tensor, heads: int) -> Tensor:
+    """(B, T, H·D) -> (B, H, T, D)."""
+    b, t, e = x.shape
+    return x.reshape(b, t, heads, e // heads).transpose(1, 2)
+
+
+def merge_heads(x: Tensor) -> Tensor:
+    """(B, H, T, D) -> (B, T, H·D)."""
+    b, h, t, d = x.shape
+    return x.transpose(1, 2).reshape(b, t, h * d)
+
+
+def attend(
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    bias: Tensor | None,
+    dropout_p: float,
+    training: bool,
+    scale: float,
+) -> Tensor:
+    """softmax(Q Kᵀ·scale + bias) V with dropout on the weights, per head (see the
+    module docstring); q, k, v are (B, H, T, D)."""
+    return F.scaled_dot_product_attention(
+        q, k, v, attn_mask=bias, dropout_p=dropout_p if training else 0.0, scale=scale
+    )
+
+
+# ------------------------------------------------------------------ losses
+def token_cross_entropy(logits: Tensor, labels: np.ndarray) -> Tensor:
+    """Mean cross entropy over the positions whose label is not -100."""
+    flat = logits.reshape(-1, logits.shape[-1])
+    return F.cross_entropy(flat, Tensor(labels.reshape(-1)), ignore_index=IGNORE_INDEX)
+
+
+# ------------------------------------------------------------------ initialisation
+_init_state = {"enabled": True}
+
+
+@contextmanager
+def no_init_weights() -> Iterator[None]:
+    """Skip the models' own initialisation inside this block: for models whose weights
+    are about to be overwritten by a checkpoint (drawing 12M normal numbers for
+    MiniLM's word embeddings only to replace them costs seconds)."""
+    previous = _init_state["enabled"]
+    _init_state["enabled"] = False
+    try:
+        yield
+    finally:
+        _init_state["enabled"] = previous
+
+
+def init_enabled() -> bool:
+    return _init_state["enabled"]
+
+
+def init_normal_(module: nn.Module, std: float) -> None:
+    """Hugging Face's initialisation of one module: Linear/Embedding weights ~ N(0, std²)
+    (the padding row zeroed), biases 0, LayerNorm weight 1 and bias 0."""
+    with minigrad.no_grad():
+        if isinstance(module, nn.LayerNorm):
+            module.weight.fill_(1.0)
+            module.bias.fill_(0.0)
+            return
+        if isinstance(module, (nn.Linear, nn.Embedding)):
+            module.weight.normal_(0.0, std)
+        if isinstance(module, nn.Linear) and module.bias is not None:
+            module.bias.zero_()
+        if isinstance(module, nn.Embedding) and module.padding_idx is not None:
+            module.weight[module.padding_idx] = 0.0
