@@ -21,8 +21,9 @@ def _progress(label: str, total: int) -> Callable[[int], None]:
     try:
         from tqdm import tqdm
 
-        bar = tqdm(total=total, desc=label, leave=False, file=sys.stderr,
-                   disable=not sys.stderr.isatty())
+        bar = tqdm(
+            total=total, desc=label, leave=False, file=sys.stderr, disable=not sys.stderr.isatty()
+        )
         return lambda n: bar.update(n - bar.n) if n < total else bar.close()
     except ImportError:  # pragma: no cover - tqdm is an optional extra
         return lambda n: print(f"\r{label}: {n}/{total}", end="", file=sys.stderr)
@@ -64,8 +65,13 @@ def run_finetune(report: Report, args: argparse.Namespace) -> None:
 
     settings = FinetuneSettings(steps=args.finetune_steps, freeze_layers=args.freeze_layers)
     for dtype in args.dtypes:
-        compare_finetune(report, dtype, args.device, settings,
-                         on_step=_progress(f"finetune {dtype}", settings.steps))
+        compare_finetune(
+            report,
+            dtype,
+            args.device,
+            settings,
+            on_step=_progress(f"finetune {dtype}", settings.steps),
+        )
 
 
 COMPARISONS: dict[str, Callable[[Report, argparse.Namespace], None]] = {
@@ -102,35 +108,63 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
-        "--models", nargs="+", default=[m for m in COMPARISONS if m not in OPTIONAL],
-        choices=list(COMPARISONS), help="which comparisons to run (see 'models' below)",
+        "--models",
+        nargs="+",
+        default=[m for m in COMPARISONS if m not in OPTIONAL],
+        choices=list(COMPARISONS),
+        help="which comparisons to run (see 'models' below)",
     )
     p.add_argument(
-        "--dtypes", nargs="+", default=["float64", "float32"], choices=["float64", "float32"],
+        "--dtypes",
+        nargs="+",
+        default=["float64", "float32"],
+        choices=["float64", "float32"],
         help="run each comparison in these dtypes (both sides use the same dtype)",
     )
-    p.add_argument("--epochs", type=int, default=100,
-                   help="epochs of the seed network over its 640-sample set (10 steps each)")
     p.add_argument(
-        "--device", default="auto", choices=["auto", "cpu", "cuda"],
+        "--epochs",
+        type=int,
+        default=100,
+        help="epochs of the seed network over its 640-sample set (10 steps each)",
+    )
+    p.add_argument(
+        "--device",
+        default="auto",
+        choices=["auto", "cpu", "cuda"],
         help="where the transformers reference models run (auto = cuda when "
         "torch.cuda.is_available(), else cpu); minigrad always runs on the CPU and the "
         "reference outputs are moved to the CPU to compare. The seed network is CPU-only",
     )
-    p.add_argument("--size", default="tiny", choices=["tiny", "full"],
-                   help="gpt2/bert sizes: tiny (default, seconds) or full (GPT-2 small 124M "
-                   "/ BERT-base 110M parameters, minutes and several GB of memory)")
-    p.add_argument("--adamw-steps", type=int, default=3,
-                   help="gpt2/bert: AdamW steps (lr 1e-3, weight decay 0.01) before comparing "
-                   "the parameters (0: forward and gradients only)")
-    p.add_argument("--per-param", action="store_true",
-                   help="gpt2/bert: one report row per parameter tensor instead of one row "
-                   "for all of them (naming the worst)")
-    p.add_argument("--finetune-steps", type=int, default=20,
-                   help="finetune: AdamW steps (batch 16, lr 1e-4)")
-    p.add_argument("--freeze-layers", type=int, default=4,
-                   help="finetune: lowest encoder layers frozen, 0-6 (default 4: the top 2 "
-                   "layers, pooler and head are trained); the embeddings are always frozen")
+    p.add_argument(
+        "--size",
+        default="tiny",
+        choices=["tiny", "full"],
+        help="gpt2/bert sizes: tiny (default, seconds) or full (GPT-2 small 124M "
+        "/ BERT-base 110M parameters, minutes and several GB of memory)",
+    )
+    p.add_argument(
+        "--adamw-steps",
+        type=int,
+        default=3,
+        help="gpt2/bert: AdamW steps (lr 1e-3, weight decay 0.01) before comparing "
+        "the parameters (0: forward and gradients only)",
+    )
+    p.add_argument(
+        "--per-param",
+        action="store_true",
+        help="gpt2/bert: one report row per parameter tensor instead of one row "
+        "for all of them (naming the worst)",
+    )
+    p.add_argument(
+        "--finetune-steps", type=int, default=20, help="finetune: AdamW steps (batch 16, lr 1e-4)"
+    )
+    p.add_argument(
+        "--freeze-layers",
+        type=int,
+        default=4,
+        help="finetune: lowest encoder layers frozen, 0-6 (default 4: the top 2 "
+        "layers, pooler and head are trained); the embeddings are always frozen",
+    )
     p.add_argument("--out", default="comparison_report", help="folder for report.json/.md")
     return p
 

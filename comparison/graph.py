@@ -21,7 +21,11 @@ def write_training_step_graph(model: minigrad.nn.Module, out_dir: Path) -> Path:
     model.zero_grad()
     loss = F.cross_entropy(model(x), y)
     loss.backward(retain_graph=True)  # keep the graph intact for drawing
-    dot = viz.to_dot(loss, dict(model.named_parameters()), show_grad=True,
-                     title="seed network: one training step")
+    dot = viz.to_dot(
+        loss,
+        dict(model.named_parameters()),
+        show_grad=True,
+        title="seed network: one training step",
+    )
     suffix = ".svg" if viz.dot_available() else ".dot"
     return viz.render(dot, Path(out_dir) / f"seed_network_step{suffix}")

@@ -36,14 +36,28 @@ class Report:
     extras: dict[str, Any] = field(default_factory=dict)
 
     def compare(
-        self, model: str, quantity: str, ours: Any, ref: Any, rtol: float, atol: float,
+        self,
+        model: str,
+        quantity: str,
+        ours: Any,
+        ref: Any,
+        rtol: float,
+        atol: float,
         note: str = "",
     ) -> Row:
         a = np.asarray(ours, dtype=np.float64)
         b = np.asarray(ref, dtype=np.float64)
         if a.shape != b.shape:
-            row = Row(model, quantity, float("inf"), float("inf"), rtol, atol, False,
-                      f"shape {a.shape} vs reference {b.shape}")
+            row = Row(
+                model,
+                quantity,
+                float("inf"),
+                float("inf"),
+                rtol,
+                atol,
+                False,
+                f"shape {a.shape} vs reference {b.shape}",
+            )
         else:
             diff = np.abs(a - b)
             finite_match = bool(np.array_equal(np.isfinite(a), np.isfinite(b)))
@@ -55,8 +69,10 @@ class Report:
             big = np.isfinite(b) & (np.abs(b) > max(atol, np.finfo(np.float64).tiny))
             rel = np.where(big, diff / np.where(big, np.abs(b), 1.0), 0.0)
             max_rel = float(rel.max()) if diff.size else 0.0
-            ok = finite_match and bool(np.all(same_nonfinite)) and bool(
-                np.all(diff <= atol + rtol * np.abs(np.where(np.isfinite(b), b, 0.0)))
+            ok = (
+                finite_match
+                and bool(np.all(same_nonfinite))
+                and bool(np.all(diff <= atol + rtol * np.abs(np.where(np.isfinite(b), b, 0.0))))
             )
             row = Row(model, quantity, max_abs, max_rel, rtol, atol, ok, note)
         self.rows.append(row)

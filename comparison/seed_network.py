@@ -148,8 +148,9 @@ def compare_seed_network(
         echo(f"{i + 1:>6} {a:>16.10f} {b:>16.10f} {abs(a - b) / abs(b):>10.2e}")
     grad_diff = float(np.abs(run.grads_ours - run.grads_ref).max())
     echo(f"largest gradient difference over all steps and parameters: {grad_diff:.3e}")
-    report.compare(model, f"loss at every step ({n} steps)", run.losses_ours, run.losses_ref,
-                   rtol, atol)
+    report.compare(
+        model, f"loss at every step ({n} steps)", run.losses_ours, run.losses_ref, rtol, atol
+    )
     report.compare(model, "gradients at every step", run.grads_ours, run.grads_ref, rtol, atol)
     report.compare(model, "parameters after training", run.params_ours, run.params_ref, rtol, atol)
     report.extras[model] = {

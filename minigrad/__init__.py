@@ -4,8 +4,11 @@ Names mirror PyTorch's: ``minigrad.tensor``, ``Tensor.backward``,
 ``minigrad.nn.functional.cross_entropy``, ``minigrad.optim.Adam``, ...
 """
 
-from minigrad import _methods  # noqa: F401  (attaches the ops to Tensor)
-from minigrad import autograd, ops
+from minigrad import (
+    _methods,  # noqa: F401  (attaches the ops to Tensor)
+    autograd,
+    ops,
+)
 from minigrad.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from minigrad.creation import (
     arange,

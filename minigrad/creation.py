@@ -65,7 +65,10 @@ def full(size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = Fa
 
 
 def arange(
-    start: float, end: float | None = None, step: float = 1, dtype: Any = None,
+    start: float,
+    end: float | None = None,
+    step: float = 1,
+    dtype: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
     if end is None:
@@ -100,9 +103,14 @@ def randn(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     return _make(arr, requires_grad)
 
 
-def randint(low: int, high: int | None = None, size: Any = (), dtype: Any = None) -> Tensor:
-    if high is None:
+def randint(low: int, high: Any = None, size: Any = (), dtype: Any = None) -> Tensor:
+    """Integers uniform on [low, high); ``randint(high, size)`` as PyTorch."""
+    if isinstance(high, (tuple, list)):  # randint(high, size)
+        low, high, size = 0, low, high
+    elif high is None:
         low, high = 0, low
+    if low >= high:
+        raise RuntimeError(f"randint: expected low < high, got low={low}, high={high}")
     arr = random.generator().integers(low, high, _size((size,)))
     return _make(arr.astype(dtypes.int64 if dtype is None else np.dtype(dtype)), False)
 

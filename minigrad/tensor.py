@@ -124,13 +124,13 @@ class Tensor:
         ref = getattr(self.grad_fn, "_retained", None) if self.grad_fn is not None else None
         return ref is not None and ref() is self
 
-    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> Callable[[], None]:
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> RemovableHandle:
         """Call ``hook(grad)`` when this tensor's gradient is computed; a returned
-        tensor replaces the gradient. Returns a function that removes the hook."""
+        tensor replaces the gradient. Returns a handle whose ``remove()`` removes the hook."""
         if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         if self.grad_fn is not None:
-            if not hasattr(self.grad_fn, "_hooks"):
+            if self.grad_fn._hooks is None:
                 self.grad_fn._hooks = []
             hooks = self.grad_fn._hooks
         else:
@@ -138,7 +138,7 @@ class Tensor:
                 self._hooks = []
             hooks = self._hooks
         hooks.append(hook)
-        return lambda: hooks.remove(hook) if hook in hooks else None
+        return RemovableHandle(hooks, hook)
 
     def backward(
         self,
@@ -240,10 +240,17 @@ class Tensor:
 
     def __repr__(self) -> str:
         arr = self.data
-        if arr.dtype.kind == "f" and arr.size and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
+        is_float = arr.dtype.kind == "f"
+        if is_float and arr.size and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
             body = np.array2string(arr, separator=", ", prefix="tensor(", floatmode="unique")
         else:
-            body = np.array2string(arr, separator=", ", prefix="tensor(", precision=4)
+            body = np.array2string(
+                arr,
+                separator=", ",
+                prefix="tensor(",
+                precision=4,
+                floatmode="fixed" if is_float else "maxprec",  # 1.5000, as PyTorch
+            )
         extras = []
         if arr.size == 0:
             extras.append(f"size={tuple(arr.shape)}")
@@ -327,6 +334,19 @@ class Tensor:
         self._version += 1
 
 
+class RemovableHandle:
+    """Returned by ``register_hook``: ``handle.remove()`` unregisters the hook (as PyTorch)."""
+
+    def __init__(self, hooks: list, hook: Callable) -> None:
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self) -> None:
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+    __call__ = remove  # calling the handle also removes (earlier minigrad API)
+
+
 def _value_of(x: Any) -> Any:
     return x.data if isinstance(x, Tensor) else x
 
@@ -360,3 +380,12 @@ def normalize_dims(dim: int | Sequence[int] | None, ndim: int, op: str) -> tuple
     if len(set(axes)) != len(axes):
         raise RuntimeError(f"{op}: dim {tuple(dim)} appears multiple times in the list of dims")
     return axes
+
+
+def _register() -> None:
+    from minigrad.autograd import function
+
+    function._Tensor = Tensor
+
+
+_register()

@@ -33,8 +33,14 @@ def _tensor_label(t: Tensor, name: str | None, show_grad: bool) -> str:
         parts.append("requires_grad")
     if show_grad and t.grad is not None:
         g = t.grad.data
-        parts.append("grad " + (np.array2string(g, precision=3, threshold=6) if g.size <= 6
-                                else f"|max|={np.abs(g).max():.3g}"))
+        parts.append(
+            "grad "
+            + (
+                np.array2string(g, precision=3, threshold=6)
+                if g.size <= 6
+                else f"|max|={np.abs(g).max():.3g}"
+            )
+        )
     return _escape("\n".join(parts))
 
 
@@ -78,8 +84,9 @@ def to_dot(
         label = _escape(fn.name())
         if getattr(fn, "_retained", None) is not None:
             label += "\\n(retains grad)"
-        lines.append(f'  {node_id(fn)} [shape=ellipse, style=filled, fillcolor="#ffe7b3", '
-                     f'label="{label}"];')
+        lines.append(
+            f'  {node_id(fn)} [shape=ellipse, style=filled, fillcolor="#ffe7b3", label="{label}"];'
+        )
         for nxt in fn.next_edges:
             if nxt is None:
                 continue
@@ -111,7 +118,9 @@ def render(dot_source: str, path: str | Path) -> Path:
         path.write_text(dot_source)
         return path
     if fmt not in ("svg", "png", "pdf"):
-        raise ValueError(f"render: unsupported output format {fmt!r} (use .dot, .svg, .png or .pdf)")
+        raise ValueError(
+            f"render: unsupported output format {fmt!r} (use .dot, .svg, .png or .pdf)"
+        )
     exe = shutil.which("dot")
     if exe is None:
         raise RuntimeError(

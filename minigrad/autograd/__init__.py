@@ -46,9 +46,7 @@ def _make_root_grads(
     from minigrad.tensor import Tensor
 
     if grad_outputs and len(grad_outputs) != len(outputs):
-        raise RuntimeError(
-            f"{op}: got {len(grad_outputs)} gradients for {len(outputs)} outputs"
-        )
+        raise RuntimeError(f"{op}: got {len(grad_outputs)} gradients for {len(outputs)} outputs")
     result = []
     for i, out in enumerate(outputs):
         if not out.requires_grad:

@@ -28,8 +28,9 @@ def record_creation(node: Any) -> None:
 
 def check_gradients(node: Any, grads: tuple[Any, ...]) -> None:
     for i, g in enumerate(grads):
-        if g is not None and not np.all(np.isfinite(g.data)):
-            bad = "nan" if np.isnan(g.data).any() else "inf"
+        data = getattr(g, "data", g)  # a Tensor, or an array from an array-mode node
+        if g is not None and not np.all(np.isfinite(data)):
+            bad = "nan" if np.isnan(data).any() else "inf"
             where = getattr(node, "_creation_stack", "(creation stack not recorded)")
             raise RuntimeError(
                 f"Function '{node.name()}' returned {bad} values in its gradient for input {i}. "

@@ -17,16 +17,13 @@ limit):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from minigrad.autograd import anomaly
 from minigrad.autograd.function import Function
 from minigrad.autograd.grad_mode import _state
-
-if TYPE_CHECKING:
-    from minigrad.tensor import Tensor
+from minigrad.tensor import Tensor
 
 
 def _count_dependencies(roots: list[Function]) -> dict[Function, int]:
@@ -60,9 +57,17 @@ def _check_grad(node: Function, i: int, grad: Tensor, target_shape: tuple[int, .
         )
 
 
+def _as_tensor(grad: Tensor | np.ndarray) -> Tensor:
+    """Gradients travel as plain arrays between array-mode nodes; wrap one for the API."""
+    from minigrad.tensor import Tensor
+
+    return grad if isinstance(grad, Tensor) else Tensor._from_op(np.asarray(grad), None)
+
+
 def _accumulate_leaf(leaf: Tensor, grad: Tensor, create_graph: bool) -> None:
     from minigrad.tensor import Tensor
 
+    grad = _as_tensor(grad)
     if leaf._hooks:
         grad = _apply_hooks(leaf._hooks, grad)
     if grad.dtype != leaf.dtype:
@@ -101,15 +106,28 @@ def run_backward(
             else:
                 capture_leaves[id(t)] = i
 
+    # A leaf may receive several contributions (``x * x``): sum them first, then run its
+    # hooks once on the total and store it, as PyTorch's AccumulateGrad node does.
+    leaf_sums: dict[int, list] = {}
+
     def send_to_leaf(leaf: Tensor, grad: Tensor) -> None:
-        if captured is None:
-            _accumulate_leaf(leaf, grad, create_graph)
+        if captured is not None and id(leaf) not in capture_leaves:
             return
-        i = capture_leaves.get(id(leaf))
-        if i is not None:
+        entry = leaf_sums.get(id(leaf))
+        if entry is None:
+            leaf_sums[id(leaf)] = [leaf, grad]
+        else:
+            entry[1] = entry[1] + grad
+
+    def flush_leaves() -> None:
+        for leaf, grad in leaf_sums.values():
+            if captured is None:
+                _accumulate_leaf(leaf, grad, create_graph)
+                continue
+            grad = _as_tensor(grad)
             if leaf._hooks:
                 grad = _apply_hooks(leaf._hooks, grad)
-            captured[i] = grad if captured[i] is None else captured[i] + grad
+            captured[capture_leaves[id(leaf)]] = grad
 
     grads: dict[Function, Tensor] = {}
     root_nodes: list[Function] = []
@@ -128,6 +146,7 @@ def run_backward(
     prev_mode = _state.enabled
     _state.enabled = create_graph
     check_anomaly = anomaly._state.enabled
+    array_mode = not create_graph
     try:
         while ready:
             node = ready.pop()
@@ -139,16 +158,26 @@ def run_backward(
                         if deps[nxt] == 0:
                             ready.append(nxt)
                 continue
-            hooks = getattr(node, "_hooks", None)
+            hooks = node._hooks
             if hooks:
-                grad = _apply_hooks(hooks, grad)
-            retained = getattr(node, "_retained", None)
+                grad = _apply_hooks(hooks, _as_tensor(grad))
+            retained = node._retained
             if retained is not None and (t := retained()) is not None:
-                t.grad = grad if create_graph else grad.detach()
+                g = _as_tensor(grad)
+                g = g if create_graph else g.detach()
+                t.grad = g if t.grad is None else t.grad + g  # accumulates, as a leaf's
             if captured is not None and node in capture_nodes:
                 i = capture_nodes[node]
-                captured[i] = grad if captured[i] is None else captured[i] + grad
+                g = _as_tensor(grad)
+                captured[i] = g if captured[i] is None else captured[i] + g
 
+            # Array mode: no graph is being recorded and the node's backward formula also
+            # runs on plain ndarrays, so it gets (and returns) arrays: the same formula,
+            # without a Tensor wrapper around every intermediate.
+            if array_mode and node.array_backward:
+                grad = grad.data if isinstance(grad, Tensor) else grad
+            elif not isinstance(grad, Tensor):
+                grad = Tensor._from_op(np.asarray(grad), None)
             in_grads = node.backward(node, grad)
             if not isinstance(in_grads, tuple):
                 in_grads = (in_grads,)
@@ -173,6 +202,7 @@ def run_backward(
                 elif nxt is not None and g is not None:
                     _check_grad(node, i, g, nxt.shape)
                     send_to_leaf(nxt, g)
+        flush_leaves()
     finally:
         _state.enabled = prev_mode
     return captured

@@ -30,6 +30,10 @@ from minigrad.autograd.grad_mode import _state
 if TYPE_CHECKING:
     from minigrad.tensor import Tensor
 
+# ``minigrad.tensor`` imports this module, so it registers the Tensor class here once
+# it exists (a module-level name is the fastest lookup for the hot path, ``apply``).
+_Tensor: Any = None
+
 # Marks "the saved array is this node's own output": the engine rebuilds it as a
 # Tensor whose grad_fn is the node, without the node holding a Tensor that points
 # back at it (a reference cycle that would keep the graph alive).
@@ -42,6 +46,16 @@ class Function:
     # Filled in by ``apply`` when the node is recorded.
     next_edges: tuple[Any, ...]
     needs_input_grad: tuple[bool, ...]
+    _hooks: list | None = None  # hooks registered on the output tensor (non-leaf)
+    _retained: Any = None  # weakref to the output tensor when it called retain_grad()
+
+    # True when ``backward`` is written only with operations that work on both Tensors
+    # and plain ndarrays (arithmetic operators, and minigrad functions that accept
+    # arrays: sum_to, reshape, matmul, exp, ...). When no graph is recorded
+    # (create_graph=False) the engine then passes ndarrays -- the gradient, and the
+    # saved arrays -- and the same formula runs as bare NumPy. With create_graph=True
+    # it gets Tensors, and the formula is recorded for higher-order derivatives.
+    array_backward: bool = False
 
     @staticmethod
     def forward(ctx: Function, *arrays: np.ndarray, **params: Any) -> np.ndarray:
@@ -69,10 +83,11 @@ class Function:
                 "(or to read saved tensors after they were freed). Saved arrays are freed "
                 "after backward; pass retain_graph=True to the first backward to keep them."
             )
+        arrays = self.array_backward and not _state.enabled  # see ``array_backward``
         result = []
         for item, version in zip(saved, self._saved_versions):
             if item is _OUTPUT:
-                result.append(Tensor._from_op(self._out, self))
+                result.append(self._out if arrays else Tensor._from_op(self._out, self))
             elif isinstance(item, Tensor):
                 if item._version != version:
                     raise RuntimeError(
@@ -80,9 +95,9 @@ class Function:
                         f"{item.shape}) was modified in place after it was saved (version "
                         f"{version}, now {item._version}); its gradient would be wrong."
                     )
-                result.append(item)
+                result.append(item.data if arrays else item)
             else:
-                result.append(Tensor(item))
+                result.append(item if arrays else Tensor._from_op(item, None))
         return tuple(result)
 
     def release(self) -> None:
@@ -93,44 +108,57 @@ class Function:
     # ----------------------------------------------------------------- apply
     @classmethod
     def apply(cls, *inputs: Tensor, **params: Any) -> Tensor:
-        """Run ``forward`` on the inputs' arrays; record the node when needed."""
-        from minigrad.tensor import Tensor
+        """Run ``forward`` on the inputs' arrays; record the node when needed.
 
+        This is the hot path of every op, so it reads the tensors' slots directly.
+        """
+        make = _Tensor._from_op
         ctx = cls.__new__(cls)
         ctx._to_save = ()
-        out = cls.forward(ctx, *[t.data for t in inputs], **params)
+        raw = out = cls.forward(ctx, *[t.data for t in inputs], **params)
         if type(out) is not np.ndarray:
+            # NumPy ufuncs on 0-d arrays return scalars: wrap, but still recognise the
+            # scalar as "the output" when it was saved for backward (below).
             out = np.asarray(out)
-        if not (_state.enabled and any(t.requires_grad for t in inputs)):
-            return Tensor._from_op(out, None)
+        if not _state.enabled:
+            return make(out, None)
+        needs = tuple([t._requires_grad for t in inputs])
+        if True not in needs:
+            return make(out, None)
 
-        ctx.needs_input_grad = tuple(t.requires_grad for t in inputs)
+        ctx.needs_input_grad = needs
         ctx.next_edges = tuple(
-            t.grad_fn if t.grad_fn is not None else (t if t.requires_grad else None)
-            for t in inputs
+            [
+                t.grad_fn if t.grad_fn is not None else (t if r else None)
+                for t, r in zip(inputs, needs)
+            ]
         )
-        saved: list[Any] = []
-        versions: list[int] = []
         ctx._out = None
-        for arr in ctx._to_save:
-            for t in inputs:
-                if arr is t.data:
-                    saved.append(t)
-                    versions.append(t._version)
-                    break
-            else:
-                if arr is out:
-                    saved.append(_OUTPUT)
-                    ctx._out = out
-                else:
-                    saved.append(arr)
-                versions.append(0)
-        ctx._saved = tuple(saved)
-        ctx._saved_versions = tuple(versions)
+        to_save = ctx._to_save
         del ctx._to_save
+        if not to_save:
+            ctx._saved = ctx._saved_versions = ()
+        else:
+            saved: list[Any] = []
+            versions: list[int] = []
+            for arr in to_save:
+                for t in inputs:
+                    if arr is t.data:
+                        saved.append(t)
+                        versions.append(t._version)
+                        break
+                else:
+                    if arr is out or arr is raw:
+                        saved.append(_OUTPUT)
+                        ctx._out = out
+                    else:
+                        saved.append(arr)
+                    versions.append(0)
+            ctx._saved = tuple(saved)
+            ctx._saved_versions = tuple(versions)
         if anomaly._state.enabled:
             anomaly.record_creation(ctx)
-        return Tensor._from_op(out, ctx)
+        return make(out, ctx)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}Backward>"

@@ -26,10 +26,6 @@ def is_grad_enabled() -> bool:
     return _state.enabled
 
 
-def set_grad_enabled(mode: bool) -> None:
-    _state.enabled = bool(mode)
-
-
 class _GradModeContext:
     """Base of ``no_grad`` / ``enable_grad``: a context manager that is also a decorator."""
 
@@ -67,3 +63,23 @@ class enable_grad(_GradModeContext):
     """Context manager / decorator: record operations again, inside a ``no_grad`` block."""
 
     _mode = True
+
+
+class set_grad_enabled(_GradModeContext):
+    """Switch recording on or off: as a call (``set_grad_enabled(False)``) it takes effect
+    at once; as a context manager the previous mode comes back on exit (as PyTorch)."""
+
+    def __init__(self, mode: bool) -> None:
+        self._prev = _state.enabled
+        self._mode = bool(mode)
+        _state.enabled = self._mode
+
+    def __enter__(self) -> None:
+        pass  # already switched by __init__
+
+    def __exit__(self, *exc: object) -> None:
+        _state.enabled = self._prev
+
+    def __call__(self, fn: F) -> F:
+        _state.enabled = self._prev  # used as a decorator: switch only inside ``fn``
+        return super().__call__(fn)

@@ -20,16 +20,56 @@ def as_tensor(x: Any, dtype: np.dtype | None = None) -> Tensor:
     return Tensor(x)
 
 
+def is_array(x: Any) -> bool:
+    """True for NumPy arrays and scalars (0-d arithmetic gives scalars): what an
+    array-mode backward computes with."""
+    return isinstance(x, (np.ndarray, np.generic))
+
+
+class _Scratch:
+    """Stands in for ``ctx`` when a Function's forward runs outside the graph."""
+
+    def save_for_backward(self, *arrays: np.ndarray) -> None:
+        pass
+
+
+def array_op(fn: type[Function], *xs: Any, **params: Any) -> Any:
+    """``fn`` on Tensors (recorded as usual) or, in an array-mode backward, on plain
+    ndarrays (its forward alone: nothing to record)."""
+    if is_array(xs[0]):
+        return fn.forward(_Scratch(), *xs, **params)
+    return fn.apply(*xs, **params)
+
+
+def array_of(x: Any) -> np.ndarray:
+    """The array behind a Tensor, or the array itself (``ndarray.data`` is a buffer)."""
+    return x if is_array(x) else x.data
+
+
 def constant(value: Any, dtype: np.dtype) -> Tensor:
     return Tensor._from_op(np.asarray(value, dtype=dtype), None)
 
 
 def promote(a: Any, b: Any) -> tuple[Tensor, Tensor]:
     """Both operands as Tensors of PyTorch's result dtype (differentiable casts)."""
-    if isinstance(a, Tensor) and isinstance(b, Tensor) and a.data.dtype == b.data.dtype:
-        return a, b
+    if isinstance(a, Tensor):
+        if isinstance(b, Tensor):
+            if a.data.dtype == b.data.dtype:
+                return a, b
+        elif _keeps_dtype(a.data.dtype, b):  # fast path: ``x * 2.0``
+            return a, Tensor._from_op(np.array(b, a.data.dtype), None)
+    elif isinstance(b, Tensor) and _keeps_dtype(b.data.dtype, a):  # ``2.0 * x``
+        return Tensor._from_op(np.array(a, b.data.dtype), None), b
     dt = dtypes.result_type(a, b)
     return as_tensor(a, dt), as_tensor(b, dt)
+
+
+def _keeps_dtype(dtype: np.dtype, scalar: Any) -> bool:
+    """A Python float with a float tensor, or a Python int with a float or integer
+    tensor, takes the tensor's dtype (PyTorch's rule for scalars)."""
+    kind = dtype.kind
+    t = type(scalar)
+    return (t is float and kind == "f") or (t is int and kind in "fiu")
 
 
 def check_broadcast(op: str, *shapes: tuple[int, ...]) -> tuple[int, ...]:
@@ -55,6 +95,8 @@ def binary(fn: type[Function], a: Any, b: Any, op: str) -> Tensor:
 class Cast(Function):
     """y = x as another dtype;  dx = dy cast back to x's dtype."""
 
+    array_backward = True
+
     @staticmethod
     def forward(ctx, x, dtype):
         ctx.src = x.dtype
@@ -69,6 +111,8 @@ def cast(x: Tensor, dtype: Any) -> Tensor:
     dtype = np.dtype(dtype)
     if x.dtype == dtype:
         return x
+    if is_array(x):  # array-mode backward
+        return x.astype(dtype)
     if x.requires_grad and dtype.kind != "f":
         return Tensor._from_op(x.data.astype(dtype), None)  # integer results carry no grad
     return Cast.apply(x, dtype=dtype)
@@ -80,6 +124,8 @@ class SumTo(Function):
     If y = broadcast(x), each element of x was copied to several places of y, so
     dx = sum of dy over those places. Its own backward is the broadcast again.
     """
+
+    array_backward = True
 
     @staticmethod
     def forward(ctx, g, shape):
@@ -93,6 +139,8 @@ class SumTo(Function):
 
 class BroadcastTo(Function):
     """y = x repeated along broadcast dimensions (a view);  dx = sum_to(dy, x.shape)."""
+
+    array_backward = True
 
     @staticmethod
     def forward(ctx, x, shape):
@@ -115,8 +163,11 @@ def reduce_to_shape(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def sum_to(g: Tensor, shape: tuple[int, ...]) -> Tensor:
+    """Sum ``g`` down to ``shape`` (a Tensor, or an ndarray in array-mode backward)."""
     if g.shape == tuple(shape):
         return g
+    if is_array(g):
+        return reduce_to_shape(g, tuple(shape))
     return SumTo.apply(g, shape=tuple(shape))
 
 
@@ -124,6 +175,8 @@ def broadcast_to(x: Tensor, shape: Any) -> Tensor:
     shape = tuple(shape)
     if x.shape == shape:
         return x
+    if is_array(x):  # array-mode backward
+        return np.broadcast_to(x, shape)
     check_broadcast("broadcast_to", x.shape, shape)
     if np.broadcast_shapes(x.shape, shape) != shape:
         raise RuntimeError(f"broadcast_to: cannot broadcast shape {x.shape} to {shape}")

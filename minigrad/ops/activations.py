@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from minigrad.autograd.function import Function
-from minigrad.ops._util import as_tensor
+from minigrad.ops._util import array_of, as_tensor
 from minigrad.ops.binary import where
 from minigrad.ops.unary import erf, erf_array, exp, sigmoid, tanh
 from minigrad.tensor import Tensor
@@ -20,6 +20,8 @@ _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 class ReLU(Function):
     """y = max(x, 0);  dx = dy where y > 0, else 0."""
 
+    array_backward = True
+
     @staticmethod
     def forward(ctx, x):
         y = np.maximum(x, 0)
@@ -29,11 +31,13 @@ class ReLU(Function):
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
-        return g * Tensor._from_op((y.data > 0).astype(g.dtype), None)
+        return g * (array_of(y) > 0).astype(g.dtype)
 
 
 class LeakyReLU(Function):
     """y = x if x > 0 else s·x;  dx = dy if x > 0 else s·dy."""
+
+    array_backward = True
 
     @staticmethod
     def forward(ctx, x, slope):
@@ -44,7 +48,7 @@ class LeakyReLU(Function):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        return g * Tensor._from_op(np.where(x.data > 0, 1, ctx.slope).astype(g.dtype), None)
+        return g * np.where(array_of(x) > 0, 1, ctx.slope).astype(g.dtype)
 
 
 class ELU(Function):
@@ -68,6 +72,8 @@ class GELU(Function):
     With ``approximate='tanh'`` (GPT-2's form): y = ½x(1 + tanh u),
     u = √(2/π)(x + 0.044715x³), and dx = dy · (½(1 + tanh u) + ½x(1 - tanh²u)·du/dx).
     """
+
+    array_backward = True
 
     @staticmethod
     def forward(ctx, x, approximate):
@@ -162,5 +168,3 @@ def relu6(x) -> Tensor:
     from minigrad.ops.unary import clamp
 
     return clamp(x, 0.0, 6.0)
-
-

@@ -15,6 +15,8 @@ from minigrad.tensor import Tensor
 class Add(Function):
     """z = a + b;  da = dz,  db = dz."""
 
+    array_backward = True
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.shapes = a.shape, b.shape
@@ -29,6 +31,8 @@ class Add(Function):
 class Sub(Function):
     """z = a - b;  da = dz,  db = -dz."""
 
+    array_backward = True
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.shapes = a.shape, b.shape
@@ -42,6 +46,8 @@ class Sub(Function):
 
 class Mul(Function):
     """z = a * b;  da = dz * b,  db = dz * a."""
+
+    array_backward = True
 
     @staticmethod
     def forward(ctx, a, b):
@@ -58,6 +64,8 @@ class Mul(Function):
 
 class Div(Function):
     """z = a / b;  da = dz / b,  db = -dz * a / b²."""
+
+    array_backward = True
 
     @staticmethod
     def forward(ctx, a, b):
@@ -156,7 +164,16 @@ def add(a: Any, b: Any, alpha: float = 1) -> Tensor:
     return binary(Add, a, b if alpha == 1 else b * alpha, "add")
 
 
+def _is_bool(v: Any) -> bool:
+    return isinstance(v, bool) or (isinstance(v, Tensor) and v.dtype == np.bool_)
+
+
 def sub(a: Any, b: Any, alpha: float = 1) -> Tensor:
+    if _is_bool(a) or _is_bool(b):  # as PyTorch: a - b on masks is almost always a bug
+        raise RuntimeError(
+            "sub: subtraction with a bool tensor is not supported; to invert a mask use "
+            "~mask or logical_not()"
+        )
     return binary(Sub, a, b if alpha == 1 else b * alpha, "sub")
 
 
@@ -181,7 +198,12 @@ def div(a: Any, b: Any, rounding_mode: str | None = None) -> Tensor:
 
 def pow(a: Any, b: Any) -> Tensor:
     """a ** b for tensors and Python numbers on either side."""
-    return binary(Pow, a, b, "pow")
+    ta, tb = promote(a, b)
+    if ta.dtype == np.bool_:  # PyTorch: only bool_tensor ** True/False, which stays bool
+        if not isinstance(b, bool):
+            raise NotImplementedError("pow: not implemented for bool tensors")
+        return Tensor._from_op(np.power(ta.data, tb.data).astype(np.bool_), None)
+    return binary(Pow, ta, tb, "pow")
 
 
 def maximum(a: Any, b: Any) -> Tensor:

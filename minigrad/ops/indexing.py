@@ -14,20 +14,21 @@ from typing import Any
 import numpy as np
 
 from minigrad.autograd.function import Function
-from minigrad.ops._util import as_tensor
+from minigrad.ops._util import array_op, as_tensor
 from minigrad.ops.binary import where
+from minigrad.ops.shape import Pad
 from minigrad.tensor import Tensor, _normalize_dim
 
 
 def _is_basic(index: tuple) -> bool:
     """True when the index has only ints, slices, None and Ellipsis: y is a view, no repeats."""
-    return all(
-        isinstance(i, (int, np.integer, slice)) or i is None or i is Ellipsis for i in index
-    )
+    return all(isinstance(i, (int, np.integer, slice)) or i is None or i is Ellipsis for i in index)
 
 
 class GetItem(Function):
     """y = x[index];  dx = zeros with dy added at index (repeats accumulate)."""
+
+    array_backward = True
 
     @staticmethod
     def forward(ctx, x, index):
@@ -36,11 +37,13 @@ class GetItem(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return IndexAdd.apply(g, shape=ctx.in_shape, index=ctx.index)
+        return array_op(IndexAdd, g, shape=ctx.in_shape, index=ctx.index)
 
 
 class IndexAdd(Function):
     """y = zeros(shape) with g added at index;  dg = dy[index]."""
+
+    array_backward = True
 
     @staticmethod
     def forward(ctx, g, shape, index):
@@ -54,7 +57,7 @@ class IndexAdd(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return GetItem.apply(g, index=ctx.index)
+        return array_op(GetItem, g, index=ctx.index)
 
 
 def _along_axis_index(index: np.ndarray, dim: int) -> tuple:
@@ -83,7 +86,7 @@ class ScatterAdd(Function):
 
     @staticmethod
     def forward(ctx, x, src, index, dim):
-        ctx.index, ctx.dim = index, dim
+        ctx.index, ctx.dim, ctx.src_shape = index, dim, src.shape
         out = x.copy()
         np.add.at(out, _along_axis_index(index, dim), src[tuple(slice(n) for n in index.shape)])
         return out
@@ -93,6 +96,9 @@ class ScatterAdd(Function):
         dsrc = None
         if ctx.needs_input_grad[1]:
             dsrc = gather(g, ctx.dim, Tensor._from_op(ctx.index, None))
+            if dsrc.shape != ctx.src_shape:  # src elements beyond index's extent got no use
+                widths = tuple((0, n - k) for n, k in zip(ctx.src_shape, dsrc.shape))
+                dsrc = Pad.apply(dsrc, widths=widths, value=0.0)
         return g, dsrc
 
 
@@ -109,16 +115,48 @@ def _convert_index(x: Tensor, index: Any) -> tuple:
             raise IndexError(
                 f"getitem: tensors used as indices must be long, int or bool tensors, got {i.dtype}"
             )
+        if isinstance(i, np.ndarray) and i.ndim == 0 and i.dtype.kind in "iu":
+            i = int(i)  # a 0-d integer tensor selects, like an int (as PyTorch)
         out.append(i)
     return tuple(out)
 
 
+def _split_ints_from_arrays(idx: tuple) -> tuple[tuple, tuple] | None:
+    """PyTorch applies integer indices first (each removes its dim), then the array
+    indices on the dims left; NumPy would broadcast the integers together with the
+    arrays, which reorders the result's dims when a slice separates them. So an index
+    with both is split in two: (ints, slices, None, Ellipsis) then (arrays)."""
+    is_int = [isinstance(i, (int, np.integer)) and not isinstance(i, bool) for i in idx]
+    if not any(is_int) or not any(isinstance(i, np.ndarray) for i in idx):
+        return None
+    basic: list[Any] = []
+    advanced: list[Any] = []
+    for i, integer in zip(idx, is_int):
+        if isinstance(i, np.ndarray):
+            basic += [slice(None)] * (i.ndim if i.dtype == np.bool_ else 1)
+            advanced.append(i)
+        elif i is Ellipsis:
+            basic.append(i)
+            advanced.append(i)
+        elif not integer:  # slice or None: both leave one dim for the second step
+            basic.append(i)
+            advanced.append(slice(None))
+        else:
+            basic.append(i)
+    return tuple(basic), tuple(advanced)
+
+
 def getitem(x: Tensor, index: Any) -> Tensor:
     idx = _convert_index(x, index)
+    split = _split_ints_from_arrays(idx)
+    if split is not None:
+        return getitem(getitem(x, split[0]), split[1])
     try:
         return GetItem.apply(x, index=idx)
     except IndexError as e:
-        raise IndexError(f"getitem: index {index!r} is invalid for a tensor of shape {x.shape}: {e}") from None
+        raise IndexError(
+            f"getitem: index {index!r} is invalid for a tensor of shape {x.shape}: {e}"
+        ) from None
 
 
 def _check_index_tensor(op: str, index: Tensor, x: Tensor, dim: int) -> np.ndarray:
@@ -126,8 +164,8 @@ def _check_index_tensor(op: str, index: Tensor, x: Tensor, dim: int) -> np.ndarr
     if idx.dtype.kind not in "iu":
         raise RuntimeError(f"{op}: expected an int64 index tensor, got dtype {idx.dtype}")
     n = x.shape[dim]
-    if idx.size and (idx.min() < -n or idx.max() >= n):
-        bad = idx.min() if idx.min() < -n else idx.max()
+    if idx.size and (idx.min() < 0 or idx.max() >= n):  # no negative indices, as PyTorch
+        bad = idx.min() if idx.min() < 0 else idx.max()
         raise IndexError(
             f"{op}: index {int(bad)} is out of bounds for dimension {dim} with size {n}"
         )
@@ -137,9 +175,7 @@ def _check_index_tensor(op: str, index: Tensor, x: Tensor, dim: int) -> np.ndarr
 def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
     d = _normalize_dim(dim, x.ndim, "gather")
     idx = _check_index_tensor("gather", index, x, d)
-    if idx.ndim != x.ndim or any(
-        idx.shape[i] > x.shape[i] for i in range(x.ndim) if i != d
-    ):
+    if idx.ndim != x.ndim or any(idx.shape[i] > x.shape[i] for i in range(x.ndim) if i != d):
         raise RuntimeError(
             f"gather: index of shape {idx.shape} does not fit input of shape {x.shape} "
             f"(same number of dims; size <= input size in every dim but {d})"
@@ -176,9 +212,15 @@ def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
         raise RuntimeError(
             f"masked_fill: only supports a 0-dimensional value tensor, got shape {value.shape}"
         )
+    try:
+        if np.broadcast_shapes(mask.shape, x.shape) != x.shape:
+            raise ValueError
+    except ValueError:
+        raise RuntimeError(
+            f"masked_fill: mask of shape {mask.shape} cannot be broadcast to the input's "
+            f"shape {x.shape}"
+        ) from None
     out = where(mask, as_tensor(value, x.dtype) if isinstance(value, Tensor) else value, x)
-    if out.shape != x.shape:
-        raise RuntimeError(f"masked_fill: mask of shape {mask.shape} is larger than input {x.shape}")
     return out if out.dtype == x.dtype else as_tensor(out, x.dtype)
 
 

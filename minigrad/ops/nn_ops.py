@@ -13,7 +13,7 @@ import numpy as np
 
 from minigrad import random
 from minigrad.autograd.function import Function
-from minigrad.ops._util import as_tensor
+from minigrad.ops._util import array_op, as_tensor
 from minigrad.ops.indexing import IndexAdd
 from minigrad.ops.reduce import mean, sum
 from minigrad.ops.unary import exp, rsqrt
@@ -23,6 +23,8 @@ from minigrad.tensor import Tensor, _normalize_dim, normalize_dims
 class Softmax(Function):
     """yᵢ = e^(xᵢ - m) / Σⱼ e^(xⱼ - m), m = max x (for stability);
     dxᵢ = yᵢ (dyᵢ - Σⱼ dyⱼ yⱼ)   (the Jacobian diag(y) - y yᵀ applied to dy)."""
+
+    array_backward = True
 
     @staticmethod
     def forward(ctx, x, axis):
@@ -41,6 +43,8 @@ class Softmax(Function):
 class LogSoftmax(Function):
     """yᵢ = xᵢ - logΣⱼ e^(xⱼ)  (computed as xᵢ - m - log Σⱼ e^(xⱼ - m));
     dxᵢ = dyᵢ - e^(yᵢ) Σⱼ dyⱼ   (softmax = e^y)."""
+
+    array_backward = True
 
     @staticmethod
     def forward(ctx, x, axis):
@@ -66,6 +70,8 @@ class LayerNorm(Function):
     on the input, so second derivatives are exact too.
     """
 
+    array_backward = True
+
     @staticmethod
     def forward(ctx, x, w, b, axes, eps):
         mu = x.mean(axis=axes, keepdims=True)
@@ -81,14 +87,14 @@ class LayerNorm(Function):
     def backward(ctx, g):
         x, w = ctx.saved_tensors
         axes = ctx.axes
-        if x.requires_grad:  # record the graph: recompute x̂ and 1/σ from x with tensor ops
+        if isinstance(x, Tensor) and x.requires_grad:  # record the graph: recompute x̂ and
+            # 1/σ from x with tensor ops
             mu = mean(x, axes, keepdim=True)
             xc = x - mu
             rstd = rsqrt(mean(xc * xc, axes, keepdim=True) + ctx.eps)
             xhat = xc * rstd
         else:
-            xhat = Tensor._from_op(ctx.xhat, None)
-            rstd = Tensor._from_op(ctx.rstd, None)
+            xhat, rstd = ctx.xhat, ctx.rstd
         batch = tuple(range(x.ndim - len(axes)))
         gh = g * w
         dx = None
@@ -104,6 +110,8 @@ class Embedding(Function):
     """y = W[index];  dW = dy rows added into the rows they came from (repeats add up;
     the ``padding_idx`` row gets no gradient, as PyTorch)."""
 
+    array_backward = True
+
     @staticmethod
     def forward(ctx, w, index, padding_idx):
         ctx.shape, ctx.index, ctx.padding_idx = w.shape, index, padding_idx
@@ -113,12 +121,14 @@ class Embedding(Function):
     def backward(ctx, g):
         if ctx.padding_idx is not None:
             keep = (ctx.index != ctx.padding_idx)[..., None].astype(g.dtype)
-            g = g * Tensor._from_op(keep, None)
-        return IndexAdd.apply(g, shape=ctx.shape, index=(ctx.index,))
+            g = g * keep
+        return array_op(IndexAdd, g, shape=ctx.shape, index=(ctx.index,))
 
 
 class Dropout(Function):
     """y = x · m / (1 - p), m ~ Bernoulli(1 - p);  dx = dy · m / (1 - p)."""
+
+    array_backward = True
 
     @staticmethod
     def forward(ctx, x, p):
@@ -128,7 +138,7 @@ class Dropout(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return g * Tensor._from_op(ctx.scale, None)
+        return g * ctx.scale
 
 
 # ------------------------------------------------------------------ functional API

@@ -16,10 +16,11 @@ import numpy as np
 
 from minigrad import dtypes
 from minigrad.autograd.function import Function
-from minigrad.ops._util import as_tensor, broadcast_to, constant
+from minigrad.autograd.grad_mode import is_grad_enabled
+from minigrad.ops._util import array_of, as_tensor, broadcast_to, constant, is_array
 from minigrad.ops.binary import where
 from minigrad.ops.indexing import gather
-from minigrad.ops.shape import flip, reshape, squeeze
+from minigrad.ops.shape import flip, reshape, squeeze, unsqueeze
 from minigrad.ops.unary import exp
 from minigrad.tensor import Tensor, _normalize_dim, normalize_dims
 
@@ -38,6 +39,8 @@ def _grad_to_input(g: Tensor, in_shape: tuple[int, ...], axes: tuple[int, ...]) 
 class Sum(Function):
     """y = Σ x over axes;  dx = dy broadcast back (each x contributes with weight 1)."""
 
+    array_backward = True
+
     @staticmethod
     def forward(ctx, x, axes, keepdim):
         ctx.in_shape, ctx.axes = x.shape, axes
@@ -50,6 +53,8 @@ class Sum(Function):
 
 class Mean(Function):
     """y = (1/n) Σ x over axes;  dx = dy / n broadcast back."""
+
+    array_backward = True
 
     @staticmethod
     def forward(ctx, x, axes, keepdim):
@@ -66,6 +71,8 @@ class Extreme(Function):
     """y = max (or min) of x over axes;  dx = dy split evenly between the elements
     equal to the extreme (PyTorch's rule for amax/amin and full max/min)."""
 
+    array_backward = True
+
     @staticmethod
     def forward(ctx, x, axes, keepdim, largest):
         y = x.max(axis=axes, keepdims=True) if largest else x.min(axis=axes, keepdims=True)
@@ -76,10 +83,9 @@ class Extreme(Function):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        mask = x.data == ctx.y
+        mask = array_of(x) == ctx.y
         count = mask.sum(axis=ctx.axes, keepdims=True)
-        weight = Tensor._from_op((mask / count).astype(g.dtype), None)
-        return _grad_to_input(g, x.shape, ctx.axes) * weight
+        return _grad_to_input(g, x.shape, ctx.axes) * (mask / count).astype(g.dtype)
 
 
 class Prod(Function):
@@ -97,18 +103,31 @@ class Prod(Function):
         (x,) = ctx.saved_tensors
         a = ctx.axis
         xa = x.data
-        # product of the elements before and after each position: exclusive cumprods
-        ones = np.ones_like(np.take(xa, [0], axis=a))
-        before = np.cumprod(np.concatenate([ones, np.delete(xa, -1, axis=a)], axis=a), axis=a)
-        after = np.flip(
-            np.cumprod(np.concatenate([ones, np.delete(np.flip(xa, a), -1, axis=a)], axis=a), axis=a),
-            a,
-        )
-        others = Tensor._from_op(before * after, None)
         if np.all(xa != 0):  # differentiable form, for higher orders: Π_{j≠i} xⱼ = y / xᵢ
-            y = x.prod(dim=a, keepdim=True)
-            others = y / x
+            others = x.prod(dim=a, keepdim=True) / x
+        elif is_grad_enabled():  # create_graph with zeros, where y / x would be 0/0
+            others = _prod_of_others(x, a)
+        else:
+            # product of the elements before and after each position: exclusive cumprods
+            ones = np.ones_like(np.take(xa, [0], axis=a))
+            before = np.cumprod(np.concatenate([ones, np.delete(xa, -1, axis=a)], axis=a), axis=a)
+            after = np.flip(
+                np.cumprod(
+                    np.concatenate([ones, np.delete(np.flip(xa, a), -1, axis=a)], axis=a), axis=a
+                ),
+                a,
+            )
+            others = Tensor._from_op(before * after, None)
         return _grad_to_input(g, x.shape, (a,)) * others
+
+
+def _prod_of_others(x: Tensor, a: int) -> Tensor:
+    """Π_{j≠i} xⱼ along axis a with graph-recording ops (O(n²) memory): row i of an n×n
+    stack is x with xᵢ replaced by 1, and each row is multiplied out."""
+    n = x.shape[a]
+    rows = broadcast_to(unsqueeze(x, a), x.shape[:a] + (n,) + x.shape[a:])
+    eye = np.eye(n, dtype=bool).reshape((n, n) + (1,) * (x.ndim - a - 1))
+    return where(Tensor._from_op(eye, None), constant(1, x.dtype), rows).prod(dim=a + 1)
 
 
 class LogSumExp(Function):
@@ -139,8 +158,10 @@ class Norm(Function):
     @staticmethod
     def forward(ctx, x, p, axes, keepdim):
         ax = np.abs(x)
-        y = np.sqrt((x * x).sum(axis=axes, keepdims=True)) if p == 2 else (
-            (ax**p).sum(axis=axes, keepdims=True) ** (1.0 / p)
+        y = (
+            np.sqrt((x * x).sum(axis=axes, keepdims=True))
+            if p == 2
+            else ((ax**p).sum(axis=axes, keepdims=True) ** (1.0 / p))
         )
         ctx.save_for_backward(x)
         ctx.p, ctx.axes = p, axes
@@ -152,12 +173,13 @@ class Norm(Function):
         p = ctx.p
         y = norm(x, p, ctx.axes, keepdim=True)
         gy = _grad_to_input(g, x.shape, ctx.axes)
-        if p == 2:
-            local = x / y
-        else:
-            local = x * abs(x) ** (p - 2) / y ** (p - 1)
-        zero = constant(0, g.dtype)
-        return where(broadcast_to(y, x.shape) == 0, zero, gy * local)
+        with np.errstate(divide="ignore", invalid="ignore"):  # y = 0: where discards it
+            if p == 2:
+                local = x / y
+            else:
+                local = x * abs(x) ** (p - 2) / y ** (p - 1)
+            zero = constant(0, g.dtype)
+            return where(broadcast_to(y, x.shape) == 0, zero, gy * local)
 
 
 class Cumsum(Function):
@@ -166,7 +188,7 @@ class Cumsum(Function):
     @staticmethod
     def forward(ctx, x, axis):
         ctx.axis = axis
-        return np.cumsum(x, axis=axis)
+        return np.cumsum(x, axis=axis).reshape(x.shape)  # NumPy turns a 0-d x into 1-d
 
     @staticmethod
     def backward(ctx, g):
@@ -183,15 +205,20 @@ def _reduce_dtype(x: Tensor, dtype: Any) -> Tensor:
 
 
 def sum(x: Tensor, dim: Dim = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
+    if is_array(x):  # array-mode backward
+        return x.sum(axis=normalize_dims(dim, x.ndim, "sum"), keepdims=keepdim)
     x = _reduce_dtype(as_tensor(x), dtype)
     return Sum.apply(x, axes=normalize_dims(dim, x.ndim, "sum"), keepdim=keepdim)
 
 
 def mean(x: Tensor, dim: Dim = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
+    if is_array(x):  # array-mode backward
+        return x.mean(axis=normalize_dims(dim, x.ndim, "mean"), keepdims=keepdim)
     x = as_tensor(x) if dtype is None else as_tensor(x, np.dtype(dtype))
     if x.dtype.kind != "f":
         raise RuntimeError(
-            f"mean(): could not infer output dtype. Input dtype must be floating point, got {x.dtype}"
+            "mean(): could not infer output dtype. Input dtype must be floating point, got "
+            f"{x.dtype}"
         )
     return Mean.apply(x, axes=normalize_dims(dim, x.ndim, "mean"), keepdim=keepdim)
 
@@ -218,9 +245,10 @@ def _arg_extreme(x: Tensor, dim: int | None, keepdim: bool, largest: bool, op: s
     if dim is None:
         _check_nonempty(op, x, ())
         idx = fn(x.data.reshape(-1))
-        return Tensor._from_op(np.asarray(idx, dtype=np.int64).reshape((1,) * x.ndim if keepdim else ()), None)
+        shape = (1,) * x.ndim if keepdim else ()
+        return Tensor._from_op(np.asarray(idx, dtype=np.int64).reshape(shape), None)
     d = _normalize_dim(dim, x.ndim, op)
-    _check_nonempty(op, x, (d,))
+    _check_nonempty(op, x, (d,) if x.ndim else ())
     idx = fn(x.data, axis=d, keepdims=keepdim) if x.ndim else np.asarray(0)
     return Tensor._from_op(idx.astype(np.int64), None)
 
@@ -271,7 +299,10 @@ def min(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
 
 
 def var(
-    x: Tensor, dim: Dim = None, unbiased: bool | None = None, keepdim: bool = False,
+    x: Tensor,
+    dim: Dim = None,
+    unbiased: bool | None = None,
+    keepdim: bool = False,
     correction: float | None = None,
 ) -> Tensor:
     """Σ (x - mean)² / (n - correction); correction=1 (Bessel) by default."""
@@ -284,7 +315,10 @@ def var(
 
 
 def std(
-    x: Tensor, dim: Dim = None, unbiased: bool | None = None, keepdim: bool = False,
+    x: Tensor,
+    dim: Dim = None,
+    unbiased: bool | None = None,
+    keepdim: bool = False,
     correction: float | None = None,
 ) -> Tensor:
     """√var; its gradient is 0 where std is 0 (PyTorch's convention), not nan."""
@@ -301,10 +335,12 @@ def _safe_sqrt(v: Tensor) -> Tensor:
 
 def prod(x: Tensor, dim: int | None = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
     x = _reduce_dtype(as_tensor(x), dtype)
+    if dim is not None and x.ndim == 0:
+        _normalize_dim(dim, 0, "prod")  # a 0-d tensor has dims 0 and -1 only
+        dim = None
     if dim is None:
-        return Prod.apply(reshape(x, (-1,)), axis=0, keepdim=False) if not keepdim else reshape(
-            Prod.apply(reshape(x, (-1,)), axis=0, keepdim=False), (1,) * x.ndim
-        )
+        out = Prod.apply(reshape(x, (-1,)), axis=0, keepdim=False)
+        return reshape(out, (1,) * x.ndim) if keepdim else out
     return Prod.apply(x, axis=_normalize_dim(dim, x.ndim, "prod"), keepdim=keepdim)
 
 
@@ -333,4 +369,3 @@ def norm(x: Tensor, p: float | str | None = 2, dim: Dim = None, keepdim: bool = 
 def cumsum(x: Tensor, dim: int, dtype: Any = None) -> Tensor:
     x = _reduce_dtype(as_tensor(x), dtype)
     return Cumsum.apply(x, axis=_normalize_dim(dim, x.ndim, "cumsum"))
-

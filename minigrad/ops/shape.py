@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.autograd.function import Function
-from minigrad.ops._util import as_tensor, broadcast_to, promote
+from minigrad.ops._util import as_tensor, broadcast_to, is_array, promote
 from minigrad.tensor import Tensor, _normalize_dim, normalize_dims
 
 
@@ -21,6 +21,8 @@ def _shape_arg(shape: tuple) -> tuple:
 
 class Reshape(Function):
     """y = x with a new shape (a view when NumPy can);  dx = dy reshaped back."""
+
+    array_backward = True
 
     @staticmethod
     def forward(ctx, x, shape):
@@ -34,6 +36,8 @@ class Reshape(Function):
 
 class Permute(Function):
     """y = x with axes reordered;  dx = dy permuted by the inverse order."""
+
+    array_backward = True
 
     @staticmethod
     def forward(ctx, x, dims):
@@ -139,6 +143,8 @@ def _resolve_shape(shape: tuple, x: Tensor) -> tuple[int, ...]:
 
 
 def reshape(x: Tensor, *shape: Any) -> Tensor:
+    if is_array(x):  # array-mode backward
+        return x.reshape(_shape_arg(shape))
     target = _resolve_shape(_shape_arg(shape), x)
     if target == x.shape:
         return x
@@ -170,6 +176,8 @@ def unsqueeze(x: Tensor, dim: int) -> Tensor:
 
 def permute(x: Tensor, *dims: Any) -> Tensor:
     dims = _shape_arg(dims)
+    if is_array(x):  # array-mode backward
+        return x.transpose(dims)
     if len(dims) != x.ndim:
         raise RuntimeError(
             f"permute: number of dims {len(dims)} doesn't match the input's {x.ndim} dims "
@@ -252,7 +260,8 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     ref = tensors[0]
     d = _normalize_dim(dim, ref.ndim, "cat")
     for i, t in enumerate(tensors):
-        if t.ndim != ref.ndim or t.shape[:d] + t.shape[d + 1 :] != ref.shape[:d] + ref.shape[d + 1 :]:
+        others, ref_others = t.shape[:d] + t.shape[d + 1 :], ref.shape[:d] + ref.shape[d + 1 :]
+        if t.ndim != ref.ndim or others != ref_others:
             raise RuntimeError(
                 f"cat: sizes of tensors must match except in dimension {d}: tensor 0 has shape "
                 f"{ref.shape}, tensor {i} has shape {t.shape}"
@@ -282,6 +291,14 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
 
 def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
     d = _normalize_dim(dim, x.ndim, "narrow")
+    n = x.shape[d]
+    if start < 0:
+        start += n  # a negative start counts from the end, as PyTorch
+    if not 0 <= start <= n or length < 0 or start + length > n:
+        raise RuntimeError(
+            f"narrow: start ({start}) + length ({length}) must lie within dimension {d} of "
+            f"size {n} (input shape {x.shape})"
+        )
     return x[(slice(None),) * d + (slice(start, start + length),)]
 
 
@@ -337,8 +354,7 @@ def pad(x: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.
         raise NotImplementedError(f"pad: only mode='constant' is supported, got {mode!r}")
     if len(pad) % 2 or len(pad) // 2 > x.ndim:
         raise RuntimeError(
-            f"pad: padding length {len(pad)} must be even and at most 2 × the input's "
-            f"{x.ndim} dims"
+            f"pad: padding length {len(pad)} must be even and at most 2 × the input's {x.ndim} dims"
         )
     widths = [(0, 0)] * x.ndim
     for i in range(len(pad) // 2):
@@ -351,4 +367,3 @@ def pad(x: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.
 
 def contiguous(x: Tensor) -> Tensor:
     return x
-
