@@ -75,9 +75,16 @@ class Result:
 
 
 def train(
-    library: str, model_name: str, state: dict[str, np.ndarray], data: tuple[np.ndarray, ...],
-    epochs: int, batch_size: int = 64, lr: float = 0.01, dropout: float | None = None,
-    seed: int = 0, dtype: str = "float32",
+    library: str,
+    model_name: str,
+    state: dict[str, np.ndarray],
+    data: tuple[np.ndarray, ...],
+    epochs: int,
+    batch_size: int = 64,
+    lr: float = 0.01,
+    dropout: float | None = None,
+    seed: int = 0,
+    dtype: str = "float32",
 ) -> Result:
     """Train one library's copy of the model from ``state`` (PyTorch's initial weights)."""
     lib: Any = torch if library == "pytorch" else minigrad
@@ -126,7 +133,9 @@ def initial_state(model_name: str, seed: int = 0, dtype: str = "float32") -> dic
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--model", choices=[*MODELS, "both"], default="both")
     p.add_argument("--epochs", type=int, default=15)
     p.add_argument("--threads", type=int, default=None, help="PyTorch threads (default: all)")
@@ -140,8 +149,10 @@ def main(argv: list[str] | None = None) -> None:
         state = initial_state(name)
         for library in ("minigrad", "pytorch"):
             r = train(library, name, state, data, args.epochs)
-            print(f"{name:<5} {library:<9} {r.test_accuracy:>14.2%} {r.seconds_per_epoch:>9.3f} "
-                  f"{r.losses[-1]:>11.4f}")
+            print(
+                f"{name:<5} {library:<9} {r.test_accuracy:>14.2%} {r.seconds_per_epoch:>9.3f} "
+                f"{r.losses[-1]:>11.4f}"
+            )
 
 
 if __name__ == "__main__":

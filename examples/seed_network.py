@@ -31,8 +31,9 @@ def main(epochs: int = 100) -> list[float]:
     rng = np.random.default_rng(0)
     x = rng.standard_normal((640, 100)).astype(np.float32)
     y = np.argmax(x @ rng.standard_normal((100, 10)), axis=1)  # a learnable rule
-    train_loader = DataLoader(TensorDataset(minigrad.tensor(x), minigrad.tensor(y)),
-                              batch_size=64, shuffle=True)
+    train_loader = DataLoader(
+        TensorDataset(minigrad.tensor(x), minigrad.tensor(y)), batch_size=64, shuffle=True
+    )
 
     net = Net()
     criterion = nn.CrossEntropyLoss()

@@ -92,9 +92,7 @@ def _transpose_plan(shapes: list[Shape], draw: Any) -> dict | None:
 
 def _getitem(a: Any, index: Any) -> Any:
     if isinstance(index, list):
-        index = (
-            minigrad.tensor(index) if isinstance(a, minigrad.Tensor) else torch.tensor(index)
-        )
+        index = minigrad.tensor(index) if isinstance(a, minigrad.Tensor) else torch.tensor(index)
     return a[index]
 
 
@@ -113,31 +111,42 @@ FUZZ_OPS: list[FuzzOp] = [
     _unary("square", lambda a: a**2),
     _unary("neg_scale", lambda a: -a * 0.7 + 0.3),
     _unary("reciprocal_safe", lambda a: 1.0 / (a * a + 1)),
-    _unary("gelu", lambda a: torch.nn.functional.gelu(a) if isinstance(a, torch.Tensor)
-           else minigrad.gelu(a)),
+    _unary(
+        "gelu",
+        lambda a: torch.nn.functional.gelu(a) if isinstance(a, torch.Tensor) else minigrad.gelu(a),
+    ),
     FuzzOp("add", 2, _binary_plan, lambda a, b: a + b),
     FuzzOp("sub", 2, _binary_plan, lambda a, b: a - b),
     FuzzOp("mul", 2, _binary_plan, lambda a, b: a * b),
     FuzzOp("div_safe", 2, _binary_plan, lambda a, b: a / (b * b + 1)),
     FuzzOp("maximum", 2, _binary_plan, lambda a, b: a.maximum(b)),
-    FuzzOp("matmul", 2, _matmul_plan,
-           lambda a, b, transpose_b=False: a @ (b.T if transpose_b else b)),
+    FuzzOp(
+        "matmul", 2, _matmul_plan, lambda a, b, transpose_b=False: a @ (b.T if transpose_b else b)
+    ),
     FuzzOp("sum", 1, _pick_dim, lambda a, dim, keepdim: a.sum(dim=dim, keepdim=keepdim)),
     FuzzOp("mean", 1, _pick_dim, lambda a, dim, keepdim: a.mean(dim=dim, keepdim=keepdim)),
     FuzzOp("amax", 1, _pick_dim, lambda a, dim, keepdim: a.amax(dim=dim, keepdim=keepdim)),
-    FuzzOp("max_dim", 1, _pick_dim,
-           lambda a, dim, keepdim: a.max(dim=dim, keepdim=keepdim).values),
-    FuzzOp("logsumexp", 1, _pick_dim,
-           lambda a, dim, keepdim: a.logsumexp(dim=dim, keepdim=keepdim)),
+    FuzzOp("max_dim", 1, _pick_dim, lambda a, dim, keepdim: a.max(dim=dim, keepdim=keepdim).values),
+    FuzzOp(
+        "logsumexp", 1, _pick_dim, lambda a, dim, keepdim: a.logsumexp(dim=dim, keepdim=keepdim)
+    ),
     FuzzOp("softmax", 1, _softmax_plan, lambda a, dim: a.softmax(dim=dim)),
     FuzzOp("log_softmax", 1, _softmax_plan, lambda a, dim: a.log_softmax(dim=dim)),
     FuzzOp("reshape", 1, _reshape_plan, lambda a, shape: a.reshape(shape)),
     FuzzOp("transpose", 1, _transpose_plan, lambda a, dims: a.transpose(*dims)),
     FuzzOp("getitem", 1, _getitem_plan, _getitem),
-    FuzzOp("unsqueeze_expand", 1, lambda s, d: {} if len(s[0]) < 3 else None,
-           lambda a: a.unsqueeze(0).expand(2, *a.shape)),
-    FuzzOp("cat_self", 2, lambda s, d: {} if s[0] and s[1] and s[0][1:] == s[1][1:] else None,
-           lambda a, b: (torch.cat if isinstance(a, torch.Tensor) else minigrad.cat)([a, b], 0)),
+    FuzzOp(
+        "unsqueeze_expand",
+        1,
+        lambda s, d: {} if len(s[0]) < 3 else None,
+        lambda a: a.unsqueeze(0).expand(2, *a.shape),
+    ),
+    FuzzOp(
+        "cat_self",
+        2,
+        lambda s, d: {} if s[0] and s[1] and s[0][1:] == s[1][1:] else None,
+        lambda a, b: (torch.cat if isinstance(a, torch.Tensor) else minigrad.cat)([a, b], 0),
+    ),
 ]
 
 shapes_st = st.lists(st.integers(1, 4), min_size=0, max_size=3).map(tuple)
@@ -159,7 +168,10 @@ def programs(draw: Any) -> tuple[list[np.ndarray], list[tuple[FuzzOp, list[int],
         op = draw(st.sampled_from(FUZZ_OPS))
         # Prefer recent values (deeper graphs) but allow any (reuse, fan-out).
         picks = [
-            draw(st.integers(max(0, len(shapes) - 4), len(shapes) - 1) | st.integers(0, len(shapes) - 1))
+            draw(
+                st.integers(max(0, len(shapes) - 4), len(shapes) - 1)
+                | st.integers(0, len(shapes) - 1)
+            )
             for _ in range(op.arity)
         ]
         params = op.plan([shapes[i] for i in picks], draw)
@@ -201,8 +213,9 @@ def test_random_programs_match_pytorch(program: tuple) -> None:
     loss_m, xs_m, pool_m = run_program("minigrad", leaves, steps)
     for i, (vm, vt) in enumerate(zip(pool_m, pool_t)):
         assert vm.shape == tuple(vt.shape), f"value {i}: shape {vm.shape} vs {tuple(vt.shape)}"
-        np.testing.assert_allclose(vm.data, vt.detach().numpy(), rtol=1e-9, atol=1e-12,
-                                   err_msg=f"value {i}")
+        np.testing.assert_allclose(
+            vm.data, vt.detach().numpy(), rtol=1e-9, atol=1e-12, err_msg=f"value {i}"
+        )
     loss_t.backward()
     loss_m.backward()
     for i, (xm, xt) in enumerate(zip(xs_m, xs_t)):
@@ -212,6 +225,9 @@ def test_random_programs_match_pytorch(program: tuple) -> None:
             continue
         assert xm.grad is not None, f"leaf {i} got no gradient; PyTorch's is {gt}"
         np.testing.assert_allclose(
-            xm.grad.data, gt.numpy(), rtol=1e-8, atol=1e-10,
+            xm.grad.data,
+            gt.numpy(),
+            rtol=1e-8,
+            atol=1e-10,
             err_msg=f"gradient of leaf {i}; program: {[s[0].name for s in steps]}",
         )

@@ -33,8 +33,13 @@ CASES: list[tuple[str, Callable[[Any], Any], list]] = [
     ("logsumexp all -inf", lambda t: t.logsumexp(dim=-1), [[-np.inf, -np.inf]]),
     ("sigmoid ±1e4", _f("sigmoid"), BIG),
     ("tanh ±1e4", _f("tanh"), BIG),
-    ("softplus ±1e4", lambda t: (torch.nn.functional.softplus(t) if isinstance(t, torch.Tensor)
-                                 else minigrad.softplus(t)), BIG),
+    (
+        "softplus ±1e4",
+        lambda t: (
+            torch.nn.functional.softplus(t) if isinstance(t, torch.Tensor) else minigrad.softplus(t)
+        ),
+        BIG,
+    ),
     ("exp overflow", _f("exp"), [-1e4, 0.0, 88.0, 1e3]),
     ("log of 0", _f("log"), [0.0, 1.0, 1e-300]),
     ("sqrt at 0", _f("sqrt"), [0.0, 4.0]),
@@ -60,10 +65,16 @@ CASES: list[tuple[str, Callable[[Any], Any], list]] = [
     ("clamp at the bounds", lambda t: t.clamp(-1.0, 1.0), [-2.0, -1.0, 0.0, 1.0, 2.0]),
     ("log1p at -1", _f("log1p"), [-1.0, 0.0]),
     ("div by 0", lambda t: t / (t - t), [1.0, 0.0, -1.0]),
-    ("gelu ±1e4", lambda t: (torch.nn.functional.gelu(t) if isinstance(t, torch.Tensor)
-                             else minigrad.gelu(t)), BIG),
-    ("silu ±1e4", lambda t: (torch.nn.functional.silu(t) if isinstance(t, torch.Tensor)
-                             else minigrad.silu(t)), BIG),
+    (
+        "gelu ±1e4",
+        lambda t: torch.nn.functional.gelu(t) if isinstance(t, torch.Tensor) else minigrad.gelu(t),
+        BIG,
+    ),
+    (
+        "silu ±1e4",
+        lambda t: torch.nn.functional.silu(t) if isinstance(t, torch.Tensor) else minigrad.silu(t),
+        BIG,
+    ),
     ("inf input to exp", _f("exp"), [np.inf, -np.inf]),
     ("nan propagates", lambda t: (t * 2).sum(), [np.nan, 1.0]),
 ]
@@ -74,8 +85,11 @@ def _assert_same(ours: np.ndarray, ref: np.ndarray, what: str) -> None:
     np.testing.assert_array_equal(np.isnan(ours), np.isnan(ref), err_msg=f"{what}: nan positions")
     np.testing.assert_array_equal(np.isinf(ours), np.isinf(ref), err_msg=f"{what}: inf positions")
     fin = np.isfinite(ref)
-    np.testing.assert_array_equal(ours[~fin & ~np.isnan(ref)], ref[~fin & ~np.isnan(ref)],
-                                  err_msg=f"{what}: infinities' signs")
+    np.testing.assert_array_equal(
+        ours[~fin & ~np.isnan(ref)],
+        ref[~fin & ~np.isnan(ref)],
+        err_msg=f"{what}: infinities' signs",
+    )
     np.testing.assert_allclose(ours[fin], ref[fin], rtol=1e-6, atol=1e-30, err_msg=what)
 
 
