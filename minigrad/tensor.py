@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from minigrad import dtypes
+from minigrad.autograd import version
 from minigrad.autograd.function import Function
 from minigrad.autograd.grad_mode import _state
 
@@ -53,7 +54,6 @@ class Tensor:
         "grad",
         "grad_fn",
         "_requires_grad",
-        "_version",
         "_hooks",
         "__weakref__",
     )
@@ -63,7 +63,6 @@ class Tensor:
         self.data: np.ndarray = _to_array(data, dtype)
         self.grad: Tensor | None = None
         self.grad_fn: Function | None = None
-        self._version = 0
         self._hooks: list[Callable[[Tensor], Tensor | None]] | None = None
         self._requires_grad = False
         if requires_grad:
@@ -77,7 +76,6 @@ class Tensor:
         t.grad = None
         t.grad_fn = grad_fn
         t._requires_grad = grad_fn is not None
-        t._version = 0
         t._hooks = None
         return t
 
@@ -263,75 +261,91 @@ class Tensor:
         return "tensor(" + ", ".join([body, *extras]) + ")"
 
     # ------------------------------------------------------------ in-place ops
-    def _check_inplace(self, op: str) -> None:
-        if self.requires_grad and _state.enabled:
-            if self.grad_fn is None:
+    @property
+    def _version(self) -> int:
+        """How many times the memory of this tensor (or of a view sharing it) was
+        changed in place; see ``minigrad/autograd/version.py``."""
+        return version.version_of(self.data)
+
+    def _inplace(self, op: str, compute: Callable[[Tensor], Tensor], *others: Any) -> Tensor:
+        """Apply ``compute`` (an out-of-place op) and write its result into this
+        tensor's memory, as PyTorch's in-place ops do.
+
+        When the write must be recorded (grad mode on, and this tensor or an operand
+        requires grad), the graph is rebased: the new value is ``compute(old)`` with
+        ``old`` a snapshot of the current value, and this tensor takes the new node as
+        its ``grad_fn``. Ops that saved this tensor earlier see its version change and
+        refuse to backpropagate (their saved value is gone), instead of a wrong gradient.
+        """
+        record = _state.enabled and (
+            self._requires_grad or any(isinstance(o, Tensor) and o._requires_grad for o in others)
+        )
+        if record:
+            if self.grad_fn is None and self._requires_grad:
                 raise RuntimeError(
                     f"{op}: a leaf Variable that requires grad is being used in an in-place "
                     "operation (wrap it in minigrad.no_grad() or use an out-of-place op)"
                 )
-            raise RuntimeError(
-                f"{op}: in-place operations on tensors that are part of a graph are not "
-                "supported; use the out-of-place op"
-            )
-
-    def _inplace_assign(self, op: str, new: np.ndarray) -> Tensor:
-        """Write ``new`` into this tensor's array, bump its version, return self."""
-        self._check_inplace(op)
+            old = Tensor._from_op(self.data.copy(), self.grad_fn)
+            old._requires_grad = self._requires_grad
+            new = compute(old)
+        else:
+            prev, _state.enabled = _state.enabled, False
+            try:
+                new = compute(Tensor._from_op(self.data, None))
+            finally:
+                _state.enabled = prev
         if new.shape != self.data.shape:
             raise RuntimeError(
                 f"{op}: result of shape {new.shape} cannot be written in place into a tensor "
                 f"of shape {self.data.shape}"
             )
-        self.data[...] = new
-        self._version += 1
+        np.copyto(self.data, _same_kind(self, new.data))
+        version.bump(self.data)
+        if record:
+            self.grad_fn, self._requires_grad = new.grad_fn, new._requires_grad
         return self
 
     def zero_(self) -> Tensor:
-        return self._inplace_assign("zero_", np.zeros_like(self.data))
+        return self._inplace("zero_", lambda x: _filled(x, 0))
 
     def fill_(self, value: Any) -> Tensor:
-        return self._inplace_assign("fill_", np.full_like(self.data, _value_of(value)))
+        return self._inplace("fill_", lambda x: _filled(x, value), value)
 
     def copy_(self, src: Any) -> Tensor:
-        src_arr = np.broadcast_to(np.asarray(_value_of(src)), self.data.shape)
-        return self._inplace_assign("copy_", src_arr.astype(self.data.dtype))
+        return self._inplace("copy_", lambda x: _filled(x, src), src)
 
     def add_(self, other: Any, alpha: float = 1) -> Tensor:
-        return self._inplace_assign("add_", _same_kind(self, self.data + alpha * _value_of(other)))
+        return self._inplace("add_", lambda x: x + (other if alpha == 1 else other * alpha), other)
 
     def sub_(self, other: Any, alpha: float = 1) -> Tensor:
-        return self._inplace_assign("sub_", _same_kind(self, self.data - alpha * _value_of(other)))
+        return self._inplace("sub_", lambda x: x - (other if alpha == 1 else other * alpha), other)
 
     def mul_(self, other: Any) -> Tensor:
-        return self._inplace_assign("mul_", _same_kind(self, self.data * _value_of(other)))
+        return self._inplace("mul_", lambda x: x * other, other)
 
     def div_(self, other: Any) -> Tensor:
-        return self._inplace_assign("div_", _same_kind(self, self.data / _value_of(other)))
+        return self._inplace("div_", lambda x: x / other, other)
 
     def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
-        return self._inplace_assign("clamp_", np.clip(self.data, min, max))
+        return self._inplace("clamp_", lambda x: x.clamp(min, max), min, max)
 
     def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
         from minigrad import random
 
-        new = random.generator().uniform(a, b, self.data.shape)
-        return self._inplace_assign("uniform_", new.astype(self.data.dtype))
+        new = random.generator().uniform(a, b, self.data.shape).astype(self.data.dtype)
+        return self._inplace("uniform_", lambda x: _filled(x, new))
 
     def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
         from minigrad import random
 
-        new = random.generator().normal(mean, std, self.data.shape)
-        return self._inplace_assign("normal_", new.astype(self.data.dtype))
+        new = random.generator().normal(mean, std, self.data.shape).astype(self.data.dtype)
+        return self._inplace("normal_", lambda x: _filled(x, new))
 
     def __setitem__(self, index: Any, value: Any) -> None:
-        self._check_inplace("__setitem__")
-        if isinstance(index, Tensor):
-            index = index.data
-        elif isinstance(index, tuple):
-            index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
-        self.data[index] = _value_of(value)
-        self._version += 1
+        from minigrad.ops.indexing import index_put
+
+        self._inplace("__setitem__", lambda x: index_put(x, index, value), value)
 
 
 class RemovableHandle:
@@ -345,6 +359,19 @@ class RemovableHandle:
             self._hooks.remove(self._hook)
 
     __call__ = remove  # calling the handle also removes (earlier minigrad API)
+
+
+def _filled(x: Tensor, value: Any) -> Tensor:
+    """A tensor of x's shape and dtype holding ``value`` (broadcast): what ``fill_`` /
+    ``copy_`` write. The old values of x do not flow into it; a tensor ``value`` does."""
+    from minigrad.ops._util import as_tensor, broadcast_to
+
+    v = (
+        as_tensor(value, x.dtype)
+        if isinstance(value, Tensor)
+        else Tensor._from_op(np.asarray(value, dtype=x.dtype), None)
+    )
+    return broadcast_to(v, x.shape)
 
 
 def _value_of(x: Any) -> Any:

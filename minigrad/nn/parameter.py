@@ -32,7 +32,6 @@ class Parameter(Tensor):
         self.data = arr
         self.grad = None
         self.grad_fn = None
-        self._version = 0
         self._hooks = None
         self._requires_grad = False
         if requires_grad:

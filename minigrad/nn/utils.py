@@ -18,6 +18,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from minigrad.autograd import version
 from minigrad.autograd.grad_mode import no_grad
 from minigrad.tensor import Tensor
 
@@ -174,5 +175,5 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
         n = p.numel()
         # As PyTorch (``param.data = ...``): replace the array, keep the Parameter object.
         p.data = vec.data[start : start + n].reshape(p.shape).astype(p.dtype, copy=True)
-        p._version += 1
+        version.bump(p.data)
         start += n

@@ -102,6 +102,34 @@ class ScatterAdd(Function):
         return g, dsrc
 
 
+class IndexPut(Function):
+    """y = x with y[index] = v (v broadcast to the indexed shape);
+    dx = dy with zeros at index (those values were overwritten),
+    dv = sum_to(dy[index], v.shape)."""
+
+    array_backward = True
+
+    @staticmethod
+    def forward(ctx, x, v, index):
+        ctx.index, ctx.v_shape = index, v.shape
+        out = x.copy()
+        out[index] = v
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        from minigrad.ops._util import sum_to
+
+        dx = dv = None
+        if ctx.needs_input_grad[0]:
+            keep = np.ones(g.shape, dtype=g.dtype)
+            keep[ctx.index] = 0
+            dx = g * keep
+        if ctx.needs_input_grad[1]:
+            dv = sum_to(array_op(GetItem, g, index=ctx.index), ctx.v_shape)
+        return dx, dv
+
+
 # ------------------------------------------------------------------ functional API
 def _convert_index(x: Tensor, index: Any) -> tuple:
     idx = index if isinstance(index, tuple) else (index,)
@@ -234,3 +262,20 @@ def one_hot(index: Tensor, num_classes: int = -1) -> Tensor:
     if idx.size and idx.max() >= n:
         raise RuntimeError(f"one_hot: class value {int(idx.max())} is out of range for {n} classes")
     return Tensor._from_op((idx[..., None] == np.arange(n)).astype(np.int64), None)
+
+
+def index_put(x: Tensor, index: Any, value: Any) -> Tensor:
+    """``x`` with ``x[index] = value`` as a new tensor (what ``x[index] = value`` records)."""
+    idx = _convert_index(x, index)
+    v = (
+        as_tensor(value, x.dtype)
+        if isinstance(value, Tensor)
+        else Tensor._from_op(np.asarray(value, dtype=x.dtype), None)
+    )
+    try:
+        return IndexPut.apply(x, v, index=idx)
+    except (IndexError, ValueError) as e:
+        raise IndexError(
+            f"__setitem__: cannot assign a value of shape {v.shape} at index {index!r} of a "
+            f"tensor of shape {x.shape}: {e}"
+        ) from None

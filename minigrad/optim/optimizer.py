@@ -29,6 +29,7 @@ from typing import Any, TypeAlias
 
 import numpy as np
 
+from minigrad.autograd import version
 from minigrad.autograd.grad_mode import enable_grad
 from minigrad.tensor import Tensor
 
@@ -201,6 +202,9 @@ class Optimizer:
                 # Look up without inserting: a stateless update (plain SGD) leaves no entry.
                 state = self.state.get(p, {})
                 self._update(p.data, grad, state, group)
+                # As PyTorch's in-place parameter updates do: a graph built before this
+                # step and backpropagated after it raises instead of using stale weights.
+                version.bump(p.data)
                 if state:
                     self.state[p] = state
         return loss

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from minigrad import ops, random
+from minigrad.autograd import version
 from minigrad.autograd.grad_mode import no_grad
 from minigrad.nn.functional._util import float_input
 from minigrad.ops._util import as_tensor, constant
@@ -156,7 +157,7 @@ def embedding(
         scale = np.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
         with no_grad():
             weight.data[idx] = (rows * scale[:, None]).astype(weight.dtype)
-            weight._version += 1
+            version.bump(weight.data)
     return ops.embedding(input, weight, padding_idx)
 
 

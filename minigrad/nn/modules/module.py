@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from minigrad import dtypes
+from minigrad.autograd import version
 from minigrad.autograd.grad_mode import no_grad
 from minigrad.nn.parameter import Parameter
 from minigrad.tensor import Tensor
@@ -394,7 +395,7 @@ class Module:
                 if t is None or t.data.dtype.kind != "f":
                     continue
                 t.data = convert(t.data)
-                t._version += 1
+                version.bump(t.data)
                 if t.grad is not None:
                     t.grad.data = convert(t.grad.data)
         return self
