@@ -18,20 +18,33 @@ from minigrad.tensor import Tensor
 
 
 class MatMul(Function):
-    """C = A @ B for A, B with ≥ 2 dims;  dA = dC @ Bᵀ,  dB = Aᵀ @ dC (batch dims summed back)."""
+    """C = A @ B for A, B with ≥ 2 dims;  dA = dC @ Bᵀ,  dB = Aᵀ @ dC (batch dims summed back).
+
+    A batched A times one matrix B (activations @ weights) is computed as a single 2-D
+    GEMM over all rows, and then dB = Σ_batches Aᵀ dC is that GEMM's transpose product:
+    BLAS runs one large product much faster than many small ones."""
 
     array_backward = True
 
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
+        if b.ndim == 2 and a.ndim > 2:
+            rows = np.matmul(a.reshape(-1, a.shape[-1]), b)
+            return rows.reshape(*a.shape[:-1], b.shape[-1])
         return np.matmul(a, b)
 
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
-        da = sum_to(matmul(g, b.swapaxes(-1, -2)), a.shape) if ctx.needs_input_grad[0] else None
-        db = sum_to(matmul(a.swapaxes(-1, -2), g), b.shape) if ctx.needs_input_grad[1] else None
+        need = ctx.needs_input_grad
+        if b.ndim == 2 and a.ndim > 2:
+            g2 = reshape(g, (-1, g.shape[-1]))
+            da = reshape(matmul(g2, b.swapaxes(0, 1)), a.shape) if need[0] else None
+            db = matmul(reshape(a, (-1, a.shape[-1])).swapaxes(0, 1), g2) if need[1] else None
+            return da, db
+        da = sum_to(matmul(g, b.swapaxes(-1, -2)), a.shape) if need[0] else None
+        db = sum_to(matmul(a.swapaxes(-1, -2), g), b.shape) if need[1] else None
         return da, db
 
 
