@@ -34,9 +34,14 @@ def run_seed(report: Report, args: argparse.Namespace) -> None:
 
     for dtype in args.dtypes:
         steps = args.epochs * 10
-        compare_seed_network(
+        run = compare_seed_network(
             report, dtype, args.epochs, on_step=_progress(f"seed-net {dtype}", steps)
         )
+        if args.graph and dtype == args.dtypes[0]:
+            from comparison.graph import write_training_step_graph
+
+            path = write_training_step_graph(run.ours, Path(args.out))
+            print(f"picture of one training step of the seed network: {path}")
 
 
 def run_gpt2(report: Report, args: argparse.Namespace) -> None:
@@ -166,6 +171,12 @@ def build_parser() -> argparse.ArgumentParser:
         "layers, pooler and head are trained); the embeddings are always frozen",
     )
     p.add_argument("--out", default="comparison_report", help="folder for report.json/.md")
+    p.add_argument(
+        "--graph",
+        action="store_true",
+        help="also draw the graph of one seed-network training step into --out "
+        "(SVG with Graphviz installed, else DOT text)",
+    )
     return p
 
 

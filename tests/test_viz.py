@@ -69,3 +69,26 @@ def test_render_without_dot_gives_a_clear_error(tmp_path: Path, monkeypatch) -> 
 def test_bad_format() -> None:
     with pytest.raises(ValueError, match="unsupported output format"):
         viz.render("digraph {}", "g.jpg")
+
+
+def test_comparison_graph_option_draws_one_training_step(tmp_path: Path) -> None:
+    from comparison.__main__ import main
+
+    status = main(
+        [
+            "--models",
+            "seed",
+            "--epochs",
+            "1",
+            "--dtypes",
+            "float64",
+            "--graph",
+            "--out",
+            str(tmp_path),
+        ]
+    )
+    assert status == 0
+    pictures = list(tmp_path.glob("seed_network_step.*"))
+    assert len(pictures) == 1
+    text = pictures[0].read_text()
+    assert "fc1.weight" in text and "fc2.bias" in text
