@@ -136,6 +136,7 @@ METHODS: dict[str, Any] = {
     "triu": ops.triu,
     "t": ops.t,
     "contiguous": ops.contiguous,
+    "clone": ops.clone,
     "view_as": lambda x, other: ops.reshape(x, other.shape),
     "reshape_as": lambda x, other: ops.reshape(x, other.shape),
     # indexing

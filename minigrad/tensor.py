@@ -286,6 +286,14 @@ class Tensor:
                     f"{op}: a leaf Variable that requires grad is being used in an in-place "
                     "operation (wrap it in minigrad.no_grad() or use an out-of-place op)"
                 )
+            if self.grad_fn is not None and self.grad_fn.is_view:
+                # The write would change the base tensor's values too, but not its
+                # gradient: refuse rather than give a wrong gradient.
+                raise RuntimeError(
+                    f"{op}: in-place operation on a view of another tensor inside a graph "
+                    "is not supported (the base tensor's gradient would be wrong); use "
+                    ".clone() first, or an out-of-place op"
+                )
             old = Tensor._from_op(self.data.copy(), self.grad_fn)
             old._requires_grad = self._requires_grad
             new = compute(old)

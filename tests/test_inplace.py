@@ -107,3 +107,18 @@ def test_unrelated_arrays_keep_version_zero() -> None:
     a, b = minigrad.zeros(3), minigrad.zeros(3)
     a.add_(1.0)
     assert a._version == 1 and b._version == 0
+
+
+def test_inplace_on_a_view_inside_a_graph_raises_instead_of_a_wrong_gradient() -> None:
+    x = minigrad.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = x * 1
+    with pytest.raises(RuntimeError, match="view of another tensor inside a graph"):
+        y[1:].mul_(2.0)
+    z = (x * 1).clone()  # its own memory: in-place is fine and recorded
+    z[1:] = z[1:].clone() * 2
+    z.sum().backward()
+    xt = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    zt = (xt * 1).clone()
+    zt[1:] = zt[1:].clone() * 2
+    zt.sum().backward()
+    np.testing.assert_allclose(x.grad.data, xt.grad.numpy())

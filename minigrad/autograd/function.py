@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from minigrad.autograd import anomaly
+from minigrad.autograd import anomaly, version
 from minigrad.autograd.grad_mode import _state
 
 if TYPE_CHECKING:
@@ -57,6 +57,11 @@ class Function:
     # it gets Tensors, and the formula is recorded for higher-order derivatives.
     array_backward: bool = False
 
+    # True for ops whose output may share memory with their input (slicing, reshape,
+    # permute, broadcast): an in-place write to such an output would also change the
+    # input, which the graph cannot express, so ``Tensor._inplace`` refuses it.
+    is_view: bool = False
+
     @staticmethod
     def forward(ctx: Function, *arrays: np.ndarray, **params: Any) -> np.ndarray:
         raise NotImplementedError
@@ -85,20 +90,25 @@ class Function:
             )
         arrays = self.array_backward and not _state.enabled  # see ``array_backward``
         result = []
-        for item, version in zip(saved, self._saved_versions):
+        for item, saved_version in zip(saved, self._saved_versions):
             if item is _OUTPUT:
+                self._check_version(self._out, saved_version)
                 result.append(self._out if arrays else Tensor._from_op(self._out, self))
             elif isinstance(item, Tensor):
-                if item._version != version:
-                    raise RuntimeError(
-                        f"{type(self).__name__}: one of the tensors saved for backward (shape "
-                        f"{item.shape}) was modified in place after it was saved (version "
-                        f"{version}, now {item._version}); its gradient would be wrong."
-                    )
+                self._check_version(item.data, saved_version)
                 result.append(item.data if arrays else item)
             else:
                 result.append(item if arrays else Tensor._from_op(item, None))
         return tuple(result)
+
+    def _check_version(self, arr: np.ndarray, saved_version: int) -> None:
+        now = version.version_of(arr)
+        if now != saved_version:
+            raise RuntimeError(
+                f"{type(self).__name__}: one of the tensors saved for backward (shape "
+                f"{arr.shape}) was modified in place after it was saved (version "
+                f"{saved_version}, now {now}); its gradient would be wrong."
+            )
 
     def release(self) -> None:
         """Drop saved arrays once backward no longer needs them."""
@@ -151,9 +161,11 @@ class Function:
                     if arr is out or arr is raw:
                         saved.append(_OUTPUT)
                         ctx._out = out
+                        # The output can be changed in place too (``x.exp().add_(1)``).
+                        versions.append(version.version_of(out))
                     else:
                         saved.append(arr)
-                    versions.append(0)
+                        versions.append(0)
             ctx._saved = tuple(saved)
             ctx._saved_versions = tuple(versions)
         if anomaly._state.enabled:

@@ -56,6 +56,7 @@ from minigrad.ops.shape import (
     broadcast_tensors,
     cat,
     chunk,
+    clone,
     concat,
     concatenate,
     contiguous,

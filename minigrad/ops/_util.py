@@ -140,6 +140,8 @@ class SumTo(Function):
 class BroadcastTo(Function):
     """y = x repeated along broadcast dimensions (a view);  dx = sum_to(dy, x.shape)."""
 
+    is_view = True
+
     array_backward = True
 
     @staticmethod

@@ -28,6 +28,8 @@ def _is_basic(index: tuple) -> bool:
 class GetItem(Function):
     """y = x[index];  dx = zeros with dy added at index (repeats accumulate)."""
 
+    is_view = True
+
     array_backward = True
 
     @staticmethod

@@ -22,6 +22,8 @@ def _shape_arg(shape: tuple) -> tuple:
 class Reshape(Function):
     """y = x with a new shape (a view when NumPy can);  dx = dy reshaped back."""
 
+    is_view = True
+
     array_backward = True
 
     @staticmethod
@@ -36,6 +38,8 @@ class Reshape(Function):
 
 class Permute(Function):
     """y = x with axes reordered;  dx = dy permuted by the inverse order."""
+
+    is_view = True
 
     array_backward = True
 
@@ -122,6 +126,20 @@ class Pad(Function):
     @staticmethod
     def backward(ctx, g):
         return g[ctx.slices]
+
+
+class Clone(Function):
+    """y = a copy of x (new memory);  dx = dy."""
+
+    array_backward = True
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
 
 
 # ------------------------------------------------------------------ functional API
@@ -367,3 +385,8 @@ def pad(x: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.
 
 def contiguous(x: Tensor) -> Tensor:
     return x
+
+
+def clone(x: Tensor) -> Tensor:
+    """A copy with its own memory, still in the graph (in-place ops on it are safe)."""
+    return Clone.apply(as_tensor(x))
