@@ -73,6 +73,20 @@ class Abs(Function):
         return g * sign(x)
 
 
+class Sign(Function):
+    """y = sign(x) ∈ {-1, 0, 1};  dx = 0 (a step function: flat wherever it is defined)."""
+
+    array_backward = True
+
+    @staticmethod
+    def forward(ctx, x):
+        return np.sign(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * 0
+
+
 class Exp(Function):
     """y = eˣ;  dx = dy · y."""
 
@@ -365,11 +379,11 @@ def abs(x: Any) -> Tensor:
 
 
 def sign(x: Any) -> Tensor:
-    """-1, 0 or 1 elementwise (gradient 0 everywhere, so it is not recorded)."""
+    """-1, 0 or 1 elementwise. Recorded like PyTorch's (its gradient is 0 everywhere),
+    so ``x.sign().sum().backward()`` works and gives zeros."""
     if is_array(x):
         return np.sign(x)
-    x = as_tensor(x)
-    return Tensor._from_op(np.sign(x.data), None)
+    return _unary(Sign, x)
 
 
 def exp(x: Any) -> Tensor:
