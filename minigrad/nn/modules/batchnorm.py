@@ -17,8 +17,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.nn import functional as F
-from minigrad.nn import init
-from minigrad.nn.modules.module import Module, empty_parameter
+from minigrad.nn.modules.module import Module, affine_parameters, empty_parameter, reset_affine
 from minigrad.tensor import Tensor
 
 
@@ -44,15 +43,7 @@ class _BatchNorm(Module):
         self.momentum = momentum
         self.affine = affine
         self.track_running_stats = track_running_stats
-        if affine:
-            self.weight = empty_parameter((num_features,), device, dtype)
-            if bias:
-                self.bias = empty_parameter((num_features,), device, dtype)
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        affine_parameters(self, (num_features,), affine, bias, device, dtype)
         if track_running_stats:
             dt = empty_parameter((0,), device, dtype).dtype
             self.register_buffer("running_mean", Tensor(np.zeros(num_features, dt)))
@@ -72,10 +63,7 @@ class _BatchNorm(Module):
 
     def reset_parameters(self) -> None:
         self.reset_running_stats()
-        if self.affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        reset_affine(self)
 
     def _check_input_dim(self, input: Tensor) -> None:
         if input.ndim not in self._input_dims:

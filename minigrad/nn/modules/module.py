@@ -566,3 +566,29 @@ def empty_parameter(shape: tuple[int, ...], device: Any = None, dtype: Any = Non
     if dt.kind != "f":
         raise TypeError(f"parameters must have a floating point dtype, got {dt}")
     return Parameter(np.zeros(tuple(shape), dtype=dt))
+
+
+def affine_parameters(
+    module: Module, shape: tuple[int, ...], affine: bool, bias: bool, device: Any, dtype: Any
+) -> None:
+    """A normalisation layer's γ (``weight``) and β (``bias``) of ``shape``, registered
+    as None when absent, as PyTorch's norm layers do (set them with :func:`reset_affine`)."""
+    if affine:
+        module.weight = empty_parameter(shape, device, dtype)
+        if bias:
+            module.bias = empty_parameter(shape, device, dtype)
+        else:
+            module.register_parameter("bias", None)
+    else:
+        module.register_parameter("weight", None)
+        module.register_parameter("bias", None)
+
+
+def reset_affine(module: Module) -> None:
+    """γ = 1 and β = 0: the normalisation starts as the identity."""
+    from minigrad.nn import init
+
+    if module.weight is not None:
+        init.ones_(module.weight)
+    if module.bias is not None:
+        init.zeros_(module.bias)
