@@ -45,17 +45,21 @@ def run_seed(report: Report, args: argparse.Namespace) -> None:
 
 
 def run_gpt2(report: Report, args: argparse.Namespace) -> None:
-    from comparison.transformers_compare import compare_gpt2
+    from comparison.transformers_compare import compare_model
 
     for dtype in args.dtypes:
-        compare_gpt2(report, dtype, args.device, args.size, args.adamw_steps, args.per_param)
+        compare_model(
+            "gpt2", report, dtype, args.device, args.size, args.adamw_steps, args.per_param
+        )
 
 
 def run_bert(report: Report, args: argparse.Namespace) -> None:
-    from comparison.transformers_compare import compare_bert
+    from comparison.transformers_compare import compare_model
 
     for dtype in args.dtypes:
-        compare_bert(report, dtype, args.device, args.size, args.adamw_steps, args.per_param)
+        compare_model(
+            "bert", report, dtype, args.device, args.size, args.adamw_steps, args.per_param
+        )
 
 
 def run_minilm(report: Report, args: argparse.Namespace) -> None:

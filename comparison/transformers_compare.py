@@ -417,7 +417,8 @@ def transformers_cls(name: str) -> Any:
     return getattr(transformers, name)
 
 
-def compare_gpt2(
+def compare_model(
+    name: str,
     report: Report,
     dtype: str,
     device: str = "auto",
@@ -426,32 +427,9 @@ def compare_gpt2(
     per_param: bool = False,
     echo: Callable[[str], None] = print,
 ) -> None:
+    """``name`` = "gpt2" (GPT2LMHeadModel) or "bert" (BertForPreTraining, MLM + NSP)
+    against transformers: outputs, loss, every gradient, ``steps`` AdamW steps."""
+    make_case = {"gpt2": gpt2_case, "bert": bert_case}[name]
     seq = 12 if size == "tiny" else 32
-    run_case(
-        report,
-        gpt2_case(dtype, device, size, steps, seq=seq),
-        dtype,
-        steps,
-        per_param=per_param,
-        echo=echo,
-    )
-
-
-def compare_bert(
-    report: Report,
-    dtype: str,
-    device: str = "auto",
-    size: str = "tiny",
-    steps: int = 3,
-    per_param: bool = False,
-    echo: Callable[[str], None] = print,
-) -> None:
-    seq = 12 if size == "tiny" else 32
-    run_case(
-        report,
-        bert_case(dtype, device, size, steps, seq=seq),
-        dtype,
-        steps,
-        per_param=per_param,
-        echo=echo,
-    )
+    case = make_case(dtype, device, size, steps, seq=seq)
+    run_case(report, case, dtype, steps, per_param=per_param, echo=echo)
