@@ -105,3 +105,50 @@ def test_training_memory_stays_flat() -> None:
     growth = after_1000 - after_100
     assert growth < 64 * 1024, f"memory grew by {growth} bytes over 900 steps"
     assert peak < after_100 + 512 * 1024, f"peak {peak} vs steady {after_100}"
+
+
+def _graphs() -> list:
+    """Graphs whose gradient arrays reach a leaf through every kind of sharing."""
+
+    def add_same(a, b, kept):  # Add hands the very same array to both leaves
+        return (a + b).sum()
+
+    def broadcast(a, b, kept):  # a view of the gradient goes to b
+        return (a + b[:1]).sum()
+
+    def reshaped(a, b, kept):  # a reshape view of one array to a leaf, the array to another
+        return (a * 1.0 + b.reshape(-1).reshape(b.shape)).sum()
+
+    def hooked(a, b, kept):  # a hook holds a's gradient
+        a.register_hook(lambda g: kept.append(g))
+        return (a * b).sum()
+
+    def retained(a, b, kept):  # a retained .grad of an intermediate is the same array
+        y = a + b
+        y.retain_grad()
+        kept.append(y)
+        return (y * 2.0).sum()
+
+    def linear(a, b, kept):  # fresh GEMM products: the engine may keep them without a copy
+        return F.linear(minigrad.randn(5, 3), a, b[:, 0]).sum()
+
+    return [add_same, broadcast, reshaped, hooked, retained, linear]
+
+
+@pytest.mark.parametrize("graph", _graphs(), ids=lambda f: f.__name__)
+def test_leaf_gradients_never_alias_other_arrays(graph) -> None:
+    """A leaf's first gradient becomes its ``.grad`` without a copy only when nothing else
+    holds that memory; whatever else can see the array (another leaf, a view, a hook, a
+    retained gradient) must not change when ``.grad`` is later updated in place."""
+    a = minigrad.randn(4, 3, requires_grad=True)
+    b = minigrad.randn(4, 3, requires_grad=True)
+    kept: list = []
+    graph(a, b, kept).backward()
+    others = [b.grad.data] + [
+        (k.grad if k.grad_fn is not None else k).data for k in kept if k is not None
+    ]
+    before = [o.copy() for o in others]
+    a.grad.data += 100.0  # what gradient accumulation and optimizers do
+    for o, snapshot in zip(others, before):
+        assert not np.shares_memory(a.grad.data, o)
+        np.testing.assert_array_equal(o, snapshot)

@@ -16,6 +16,7 @@ limit):
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
 import numpy as np
@@ -64,22 +65,40 @@ def _as_tensor(grad: Tensor | np.ndarray) -> Tensor:
     return grad if isinstance(grad, Tensor) else Tensor._from_op(np.asarray(grad), None)
 
 
-def _accumulate_leaf(leaf: Tensor, grad: Tensor, create_graph: bool) -> None:
-    from minigrad.tensor import Tensor
+def _calibrate_refs() -> int:
+    arr = np.empty(0)
+    return sys.getrefcount(arr)
 
-    grad = _as_tensor(grad)
+
+# The reference count ``sys.getrefcount`` reports for an array that one local variable
+# alone holds (measured here the same way, so it is right on any CPython version).
+_EXCLUSIVE_REFS = _calibrate_refs()
+
+
+def _accumulate_leaf(
+    leaf: Tensor, grad: Tensor | np.ndarray, create_graph: bool, exclusive: bool = False
+) -> None:
+    """Add ``grad`` into ``leaf.grad``. ``exclusive``: nothing but the engine holds the
+    array ``grad`` (see ``run_backward``), so it may become ``.grad`` without a copy."""
     if leaf._hooks:
-        grad = _apply_hooks(leaf._hooks, grad)
+        grad = _apply_hooks(leaf._hooks, _as_tensor(grad))
     if grad.dtype != leaf.dtype:
-        grad = grad.to(leaf.dtype)
+        grad = _as_tensor(grad).to(leaf.dtype)
     if leaf.grad is None:
-        # Copy: the same gradient array may also flow to another leaf (``a + b``
-        # hands ``grad`` to both), and ``.grad`` is later changed in place.
-        leaf.grad = grad if create_graph else Tensor(np.array(grad.data, copy=True))
+        if create_graph:
+            leaf.grad = _as_tensor(grad)
+        elif exclusive and type(grad) is np.ndarray:
+            # Keep the array as ``.grad`` without a copy, as PyTorch's AccumulateGrad
+            # steals a gradient that nobody else references.
+            leaf.grad = Tensor._from_op(grad, None)
+        else:
+            # Copy: the same gradient array may also flow to another leaf (``a + b``
+            # hands ``grad`` to both), and ``.grad`` is later changed in place.
+            leaf.grad = Tensor._from_op(np.array(_as_tensor(grad).data, copy=True), None)
     elif create_graph or leaf.grad.requires_grad:
-        leaf.grad = leaf.grad + grad
+        leaf.grad = leaf.grad + _as_tensor(grad)
     else:
-        leaf.grad.data += grad.data
+        leaf.grad.data += grad if type(grad) is np.ndarray else grad.data
 
 
 def run_backward(
@@ -120,9 +139,18 @@ def run_backward(
             entry[1] = entry[1] + grad
 
     def flush_leaves() -> None:
-        for leaf, grad in leaf_sums.values():
+        while leaf_sums:
+            leaf, grad = leaf_sums.popitem()[1]
             if captured is None:
-                _accumulate_leaf(leaf, grad, create_graph)
+                # ``grad`` is exclusive when it owns its memory (no view of another
+                # array) and this variable is its only reference: no other leaf, hook
+                # or retained tensor was given the same array.
+                exclusive = (
+                    type(grad) is np.ndarray
+                    and grad.base is None
+                    and sys.getrefcount(grad) <= _EXCLUSIVE_REFS
+                )
+                _accumulate_leaf(leaf, grad, create_graph, exclusive)
                 continue
             grad = _as_tensor(grad)
             if leaf._hooks:
@@ -202,6 +230,9 @@ def run_backward(
                 elif nxt is not None and g is not None:
                     _check_grad(node, i, g, nxt.shape)
                     send_to_leaf(nxt, g)
+        # Drop this frame's references to the last gradients, so that flush_leaves can
+        # tell an array that only the leaf sums still hold.
+        grad = in_grads = g = None
         flush_leaves()
     finally:
         _state.enabled = prev_mode

@@ -20,6 +20,7 @@ for backward.
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -33,6 +34,10 @@ if TYPE_CHECKING:
 # ``minigrad.tensor`` imports this module, so it registers the Tensor class here once
 # it exists (a module-level name is the fastest lookup for the hot path, ``apply``).
 _Tensor: Any = None
+
+# ``t.data`` and ``t._requires_grad`` as C-level getters, for ``map`` in ``apply``.
+_data = attrgetter("data")
+_requires_grad = attrgetter("_requires_grad")
 
 # Marks "the saved array is this node's own output": the engine rebuilds it as a
 # Tensor whose grad_fn is the node, without the node holding a Tensor that points
@@ -48,6 +53,11 @@ class Function:
     needs_input_grad: tuple[bool, ...]
     _hooks: list | None = None  # hooks registered on the output tensor (non-leaf)
     _retained: Any = None  # weakref to the output tensor when it called retain_grad()
+    # What ``save_for_backward`` was given, then (``apply``) the recorded form: a saved
+    # input as its Tensor, the node's own output as ``_OUTPUT``. None once released.
+    _saved: tuple[Any, ...] | None = ()
+    _out: np.ndarray | None = None  # the output array, when it was saved
+    _epoch = 0  # the in-place clock (``version.epoch``) when the arrays were saved
 
     # True when ``backward`` is written only with operations that work on both Tensors
     # and plain ndarrays (arithmetic operators, and minigrad functions that accept
@@ -75,12 +85,10 @@ class Function:
         """Keep arrays for ``backward``. Pass the input or output arrays themselves
         (not copies): the engine then hands them back as the graph's Tensors, so a
         backward that uses them is differentiable again."""
-        self._to_save = arrays
+        self._saved = arrays
 
     @property
     def saved_tensors(self) -> tuple[Tensor, ...]:
-        from minigrad.tensor import Tensor
-
         saved = self._saved
         if saved is None:
             raise RuntimeError(
@@ -88,27 +96,28 @@ class Function:
                 "(or to read saved tensors after they were freed). Saved arrays are freed "
                 "after backward; pass retain_graph=True to the first backward to keep them."
             )
+        if version.epoch != self._epoch:  # something was written in place since the save
+            self._check_versions()
         arrays = self.array_backward and not _state.enabled  # see ``array_backward``
         result = []
-        for item, saved_version in zip(saved, self._saved_versions):
+        for item in saved:
             if item is _OUTPUT:
-                self._check_version(self._out, saved_version)
-                result.append(self._out if arrays else Tensor._from_op(self._out, self))
-            elif isinstance(item, Tensor):
-                self._check_version(item.data, saved_version)
+                result.append(self._out if arrays else _Tensor._from_op(self._out, self))
+            elif isinstance(item, _Tensor):
                 result.append(item.data if arrays else item)
             else:
-                result.append(item if arrays else Tensor._from_op(item, None))
+                result.append(item if arrays else _Tensor._from_op(item, None))
         return tuple(result)
 
-    def _check_version(self, arr: np.ndarray, saved_version: int) -> None:
-        now = version.version_of(arr)
-        if now != saved_version:
-            raise RuntimeError(
-                f"{type(self).__name__}: one of the tensors saved for backward (shape "
-                f"{arr.shape}) was modified in place after it was saved (version "
-                f"{saved_version}, now {now}); its gradient would be wrong."
-            )
+    def _check_versions(self) -> None:
+        for item in self._saved or ():
+            arr = self._out if item is _OUTPUT else getattr(item, "data", None)
+            if isinstance(arr, np.ndarray) and version.written_since(arr, self._epoch):
+                raise RuntimeError(
+                    f"{type(self).__name__}: one of the tensors saved for backward (shape "
+                    f"{arr.shape}) was modified in place after it was saved (it is now at "
+                    f"version {version.version_of(arr)}); its gradient would be wrong."
+                )
 
     def release(self) -> None:
         """Drop saved arrays once backward no longer needs them."""
@@ -124,15 +133,14 @@ class Function:
         """
         make = _Tensor._from_op
         ctx = cls.__new__(cls)
-        ctx._to_save = ()
-        raw = out = cls.forward(ctx, *[t.data for t in inputs], **params)
+        raw = out = cls.forward(ctx, *map(_data, inputs), **params)
         if type(out) is not np.ndarray:
             # NumPy ufuncs on 0-d arrays return scalars: wrap, but still recognise the
             # scalar as "the output" when it was saved for backward (below).
             out = np.asarray(out)
         if not _state.enabled:
             return make(out, None)
-        needs = tuple([t._requires_grad for t in inputs])
+        needs = tuple(map(_requires_grad, inputs))
         if True not in needs:
             return make(out, None)
 
@@ -143,31 +151,9 @@ class Function:
                 for t, r in zip(inputs, needs)
             ]
         )
-        ctx._out = None
-        to_save = ctx._to_save
-        del ctx._to_save
-        if not to_save:
-            ctx._saved = ctx._saved_versions = ()
-        else:
-            saved: list[Any] = []
-            versions: list[int] = []
-            for arr in to_save:
-                for t in inputs:
-                    if arr is t.data:
-                        saved.append(t)
-                        versions.append(t._version)
-                        break
-                else:
-                    if arr is out or arr is raw:
-                        saved.append(_OUTPUT)
-                        ctx._out = out
-                        # The output can be changed in place too (``x.exp().add_(1)``).
-                        versions.append(version.version_of(out))
-                    else:
-                        saved.append(arr)
-                        versions.append(0)
-            ctx._saved = tuple(saved)
-            ctx._saved_versions = tuple(versions)
+        if ctx._saved:
+            ctx._saved = tuple([_recorded(ctx, arr, inputs, out, raw) for arr in ctx._saved])
+            ctx._epoch = version.epoch
         if anomaly._state.enabled:
             anomaly.record_creation(ctx)
         return make(out, ctx)
@@ -177,3 +163,15 @@ class Function:
 
     def name(self) -> str:
         return f"{type(self).__name__}Backward"
+
+
+def _recorded(ctx: Function, arr: Any, inputs: tuple[Tensor, ...], out: Any, raw: Any) -> Any:
+    """How ``apply`` keeps one saved array: an input's array as that input's Tensor,
+    the output as ``_OUTPUT`` (the array itself goes to ``ctx._out``), others as is."""
+    for t in inputs:
+        if arr is t.data:
+            return t
+    if arr is out or arr is raw:
+        ctx._out = out
+        return _OUTPUT
+    return arr

@@ -5,7 +5,14 @@ counter of each tensor it saves and checks it in backward. minigrad keys the
 counter by the *root NumPy array* that owns the memory (following ``ndarray.base``),
 so every view of the same memory -- ``detach()``, slices, reshapes -- shares it,
 as PyTorch's views share theirs. Arrays never changed in place have no entry
-(version 0), so the common case costs one dictionary lookup.
+(version 0).
+
+Every bump also advances one global clock, ``epoch``, and stamps the counter with
+it. A node then only needs the clock's value when it saved its arrays: if the clock
+has not moved by the time backward reads them (the common case: optimizer steps
+and other writes happen after backward), nothing anywhere was written and the check
+costs one comparison; otherwise a saved array was overwritten exactly when its
+counter's stamp is later than the node's.
 """
 
 from __future__ import annotations
@@ -14,7 +21,8 @@ import weakref
 
 import numpy as np
 
-_counters: dict[int, list] = {}  # id(root array) -> [version, weakref to the root]
+epoch = 0  # how many in-place writes happened so far, anywhere
+_counters: dict[int, list] = {}  # id(root array) -> [version, epoch of last write, weakref]
 
 
 def _root(arr: np.ndarray) -> np.ndarray:
@@ -28,13 +36,22 @@ def version_of(arr: np.ndarray) -> int:
     return entry[0] if entry is not None else 0
 
 
+def written_since(arr: np.ndarray, since: int) -> bool:
+    """True when the memory behind ``arr`` was changed in place after clock ``since``."""
+    entry = _counters.get(id(_root(arr)))
+    return entry is not None and entry[1] > since
+
+
 def bump(arr: np.ndarray) -> None:
     """Record that the memory behind ``arr`` was changed in place."""
+    global epoch
+    epoch += 1
     root = _root(arr)
     key = id(root)
     entry = _counters.get(key)
     if entry is None:
         # The entry goes when the array is freed, before its id can be reused.
-        _counters[key] = [1, weakref.ref(root, lambda _, k=key: _counters.pop(k, None))]
+        _counters[key] = [1, epoch, weakref.ref(root, lambda _, k=key: _counters.pop(k, None))]
     else:
         entry[0] += 1
+        entry[1] = epoch

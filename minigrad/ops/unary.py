@@ -360,6 +360,8 @@ def _unary(fn: type[Function], x: Any) -> Tensor:
 
 def _float_unary(fn: type[Function], x: Any, op: str) -> Tensor:
     """Ops like exp and log give the default float dtype for integer inputs (as PyTorch)."""
+    if type(x) is Tensor and x.data.dtype.kind == "f":  # the common case, checked first
+        return fn.apply(x)
     if is_array(x):  # array-mode backward
         return array_op(fn, x)
     x = as_tensor(x)

@@ -85,9 +85,14 @@ class Adam(Optimizer):
             else:
                 grad = grad + weight_decay * param
 
-        lerp_(exp_avg, grad, 1 - beta1)
+        # One scratch array serves every temporary below in turn: a large model would
+        # otherwise allocate (and page-fault in) several parameter-sized arrays per step.
+        scratch = np.empty_like(param)
+        lerp_(exp_avg, grad, 1 - beta1, scratch)
         exp_avg_sq *= beta2
-        exp_avg_sq += (1 - beta2) * grad * grad
+        np.multiply(grad, 1 - beta2, out=scratch)  # (1 - β2)·g·g, in torch's addcmul order
+        scratch *= grad
+        exp_avg_sq += scratch
 
         bias_correction1 = 1 - beta1**step
         bias_correction2 = 1 - beta2**step
@@ -97,9 +102,9 @@ class Adam(Optimizer):
         if group["amsgrad"]:
             max_exp_avg_sq = state["max_exp_avg_sq"]
             np.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
-            denom = np.sqrt(max_exp_avg_sq)
+            denom = np.sqrt(max_exp_avg_sq, out=scratch)
         else:
-            denom = np.sqrt(exp_avg_sq)
+            denom = np.sqrt(exp_avg_sq, out=scratch)
         denom /= bias_correction2_sqrt
         denom += eps
         update = -step_size * exp_avg

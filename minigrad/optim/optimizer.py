@@ -53,15 +53,18 @@ def check_non_negative(value: float, what: str) -> None:
         raise ValueError(f"Invalid {what}: {value}")
 
 
-def lerp_(start: np.ndarray, end: np.ndarray, weight: float) -> None:
+def lerp_(
+    start: np.ndarray, end: np.ndarray, weight: float, scratch: np.ndarray | None = None
+) -> None:
     """``start += weight * (end - start)`` in place, computed exactly as ``torch.lerp``.
 
     PyTorch evaluates ``start + w * (end - start)`` when ``|w| < 0.5`` and
     ``end - (end - start) * (1 - w)`` otherwise, which is more accurate when ``w`` is
     close to 1. The weight is first rounded to the array's dtype, as PyTorch does.
+    ``scratch`` (an array of start's shape and dtype) holds the difference when given.
     """
     w = start.dtype.type(weight)
-    diff = end - start
+    diff = np.subtract(end, start, out=scratch)
     if abs(w) < 0.5:
         diff *= w
         start += diff
