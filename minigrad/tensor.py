@@ -409,6 +409,8 @@ def normalize_dims(dim: int | Sequence[int] | None, ndim: int, op: str) -> tuple
     """``dim`` (None, an int, or a sequence) as a sorted tuple of non-negative axes."""
     if dim is None:
         return tuple(range(ndim))
+    if type(dim) is int and 0 <= dim < ndim:  # the common case, no checks left to do
+        return (dim,)
     if isinstance(dim, (int, np.integer)):
         dim = (dim,)
     axes = tuple(sorted(_normalize_dim(d, ndim, op) for d in dim)) if ndim else ()

@@ -154,8 +154,11 @@ REGISTRY: list[OpInfo] = [
     _op("add", lambda x, c: x + c, lambda x, c: x + c, with_scalar, variant="scalar"),
     _same("sub", nary),
     _op("sub", lambda x, c: c - x, lambda x, c: c - x, with_scalar, variant="rscalar"),
+    _op("sub", lambda x, c: x - c, lambda x, c: x - c, with_scalar, variant="scalar"),
     _same("mul", nary),
     _op("mul", lambda x, c: c * x, lambda x, c: c * x, with_scalar, variant="rscalar"),
+    _op("mul", lambda x, c: x * c, lambda x, c: x * c, with_scalar, variant="scalar"),
+    _op("div", lambda x, c: x / c, lambda x, c: x / c, with_scalar, variant="scalar"),
     _same("div", partial(nary, doms=DIV_DOMS)),
     _op(
         "div",

@@ -35,7 +35,7 @@ def _as_list(x: Tensor | Sequence[Tensor] | None) -> list:
 
     if x is None:
         return []
-    if isinstance(x, Tensor):
+    if isinstance(x, (Tensor, np.ndarray)):  # one tensor (or array), not a sequence of them
         return [x]
     return list(x)
 

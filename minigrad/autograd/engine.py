@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -50,12 +51,36 @@ def _apply_hooks(hooks: list, grad: Tensor) -> Tensor:
     return grad
 
 
-def _check_grad(node: Function, i: int, grad: Tensor, target_shape: tuple[int, ...]) -> None:
-    if grad.shape != target_shape:
-        raise RuntimeError(
-            f"Function {node.name()} returned an invalid gradient at index {i}: got shape "
-            f"{grad.shape} but expected shape {target_shape}"
-        )
+def _bad_grad_shape(node: Function, i: int, grad: Any, target_shape: tuple[int, ...]) -> None:
+    raise RuntimeError(
+        f"Function {node.name()} returned an invalid gradient at index {i}: got shape "
+        f"{grad.shape} but expected shape {target_shape}"
+    )
+
+
+def _observe(
+    node: Function,
+    grad: Any,
+    create_graph: bool,
+    captured: list[Tensor | None] | None,
+    capture_nodes: dict[Function, int],
+) -> Tensor | np.ndarray:
+    """What may look at a node's gradient before its backward runs: hooks registered on
+    its output (which may replace the gradient), a retained ``.grad``, and
+    ``autograd.grad`` collecting the gradient of one of its ``inputs``."""
+    hooks = node._hooks
+    if hooks:
+        grad = _apply_hooks(hooks, _as_tensor(grad))
+    retained = node._retained
+    if retained is not None and (t := retained()) is not None:
+        g = _as_tensor(grad)
+        g = g if create_graph else g.detach()
+        t.grad = g if t.grad is None else t.grad + g  # accumulates, as a leaf's
+    if captured is not None and node in capture_nodes:
+        i = capture_nodes[node]
+        g = _as_tensor(grad)
+        captured[i] = g if captured[i] is None else captured[i] + g
+    return grad
 
 
 def _as_tensor(grad: Tensor | np.ndarray) -> Tensor:
@@ -179,25 +204,16 @@ def run_backward(
         while ready:
             node = ready.pop()
             grad = grads.pop(node, None)
+            edges = node.next_edges
             if grad is None:  # no gradient reached this node: only pass the count on
-                for nxt in node.next_edges:
+                for nxt in edges:
                     if isinstance(nxt, Function):
                         deps[nxt] -= 1
                         if deps[nxt] == 0:
                             ready.append(nxt)
                 continue
-            hooks = node._hooks
-            if hooks:
-                grad = _apply_hooks(hooks, _as_tensor(grad))
-            retained = node._retained
-            if retained is not None and (t := retained()) is not None:
-                g = _as_tensor(grad)
-                g = g if create_graph else g.detach()
-                t.grad = g if t.grad is None else t.grad + g  # accumulates, as a leaf's
-            if captured is not None and node in capture_nodes:
-                i = capture_nodes[node]
-                g = _as_tensor(grad)
-                captured[i] = g if captured[i] is None else captured[i] + g
+            if node._hooks or node._retained is not None or captured is not None:
+                grad = _observe(node, grad, create_graph, captured, capture_nodes)
 
             # Array mode: no graph is being recorded and the node's backward formula also
             # runs on plain ndarrays, so it gets (and returns) arrays: the same formula,
@@ -207,19 +223,19 @@ def run_backward(
             elif not isinstance(grad, Tensor):
                 grad = Tensor._from_op(np.asarray(grad), None)
             in_grads = node.backward(node, grad)
-            if not isinstance(in_grads, tuple):
+            if type(in_grads) is not tuple:
                 in_grads = (in_grads,)
-            if len(in_grads) != len(node.next_edges):
+            if len(in_grads) != len(edges):
                 raise RuntimeError(
                     f"Function {node.name()} returned {len(in_grads)} gradients, "
-                    f"expected {len(node.next_edges)}"
+                    f"expected {len(edges)}"
                 )
             if check_anomaly:
                 anomaly.check_gradients(node, in_grads)
             if not retain_graph:
                 node.release()
 
-            for i, (nxt, g) in enumerate(zip(node.next_edges, in_grads)):
+            for i, (nxt, g) in enumerate(zip(edges, in_grads)):
                 if isinstance(nxt, Function):
                     if g is not None:
                         prev = grads.get(nxt)
@@ -228,7 +244,8 @@ def run_backward(
                     if deps[nxt] == 0:
                         ready.append(nxt)
                 elif nxt is not None and g is not None:
-                    _check_grad(node, i, g, nxt.shape)
+                    if g.shape != nxt.data.shape:
+                        _bad_grad_shape(node, i, g, nxt.data.shape)
                     send_to_leaf(nxt, g)
         # Drop this frame's references to the last gradients, so that flush_leaves can
         # tell an array that only the leaf sums still hold.

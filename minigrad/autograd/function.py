@@ -72,6 +72,10 @@ class Function:
     # input, which the graph cannot express, so ``Tensor._inplace`` refuses it.
     is_view: bool = False
 
+    # The name a node shows (``grad_fn=<MulBackward>``) when it is not the class name:
+    # the scalar forms of an op show the op's name, as in PyTorch.
+    display_name: str | None = None
+
     @staticmethod
     def forward(ctx: Function, *arrays: np.ndarray, **params: Any) -> np.ndarray:
         raise NotImplementedError
@@ -159,10 +163,10 @@ class Function:
         return make(out, ctx)
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__}Backward>"
+        return f"<{self.name()}>"
 
     def name(self) -> str:
-        return f"{type(self).__name__}Backward"
+        return f"{self.display_name or type(self).__name__}Backward"
 
 
 def _recorded(ctx: Function, arr: Any, inputs: tuple[Tensor, ...], out: Any, raw: Any) -> Any:

@@ -25,7 +25,8 @@ class Add(Function):
     @staticmethod
     def backward(ctx, g):
         sa, sb = ctx.shapes
-        return sum_to(g, sa), sum_to(g, sb)
+        need = ctx.needs_input_grad
+        return (sum_to(g, sa) if need[0] else None), (sum_to(g, sb) if need[1] else None)
 
 
 class Sub(Function):
@@ -41,7 +42,8 @@ class Sub(Function):
     @staticmethod
     def backward(ctx, g):
         sa, sb = ctx.shapes
-        return sum_to(g, sa), (sum_to(-g, sb) if ctx.needs_input_grad[1] else None)
+        need = ctx.needs_input_grad
+        return (sum_to(g, sa) if need[0] else None), (sum_to(-g, sb) if need[1] else None)
 
 
 class Mul(Function):
@@ -78,6 +80,61 @@ class Div(Function):
         da = sum_to(g / b, a.shape) if ctx.needs_input_grad[0] else None
         db = sum_to(-g * a / (b * b), b.shape) if ctx.needs_input_grad[1] else None
         return da, db
+
+
+# A Python number c with a floating point tensor keeps the tensor's dtype (PyTorch's
+# rule), so ``x * 0.5`` needs no constant Tensor, no second graph edge and no gradient
+# for c: these nodes keep c as a plain parameter.
+class AddScalar(Function):
+    """y = x + c for a Python number c;  dx = dy.  (x - c is x + (-c), exactly.)"""
+
+    display_name = "Add"
+    array_backward = True
+
+    @staticmethod
+    def forward(ctx, x, c):
+        return x + c
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
+class MulScalar(Function):
+    """y = c · x for a Python number c;  dx = c · dy."""
+
+    display_name = "Mul"
+    array_backward = True
+
+    @staticmethod
+    def forward(ctx, x, c):
+        ctx.c = c
+        return x * c
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * ctx.c
+
+
+class DivScalar(Function):
+    """y = x / c for a Python number c;  dx = dy / c."""
+
+    display_name = "Div"
+    array_backward = True
+
+    @staticmethod
+    def forward(ctx, x, c):
+        ctx.c = c
+        return x / c
+
+    @staticmethod
+    def backward(ctx, g):
+        return g / ctx.c
+
+
+def _scalar_operand(x: Any, c: Any) -> bool:
+    """True for a floating point Tensor ``x`` and a Python float or int ``c``."""
+    return type(c) in (float, int) and isinstance(x, Tensor) and x.data.dtype.kind == "f"
 
 
 class Pow(Function):
@@ -161,6 +218,11 @@ class Where(Function):
 
 # ------------------------------------------------------------------ functional API
 def add(a: Any, b: Any, alpha: float = 1) -> Tensor:
+    if alpha == 1:
+        if _scalar_operand(a, b):
+            return AddScalar.apply(a, c=b)
+        if _scalar_operand(b, a):
+            return AddScalar.apply(b, c=a)
     return binary(Add, a, b if alpha == 1 else b * alpha, "add")
 
 
@@ -174,10 +236,16 @@ def sub(a: Any, b: Any, alpha: float = 1) -> Tensor:
             "sub: subtraction with a bool tensor is not supported; to invert a mask use "
             "~mask or logical_not()"
         )
+    if alpha == 1 and _scalar_operand(a, b):
+        return AddScalar.apply(a, c=-b)
     return binary(Sub, a, b if alpha == 1 else b * alpha, "sub")
 
 
 def mul(a: Any, b: Any) -> Tensor:
+    if _scalar_operand(a, b):
+        return MulScalar.apply(a, c=b)
+    if _scalar_operand(b, a):
+        return MulScalar.apply(b, c=a)
     return binary(Mul, a, b, "mul")
 
 
@@ -188,6 +256,8 @@ def div(a: Any, b: Any, rounding_mode: str | None = None) -> Tensor:
         if rounding_mode != "floor":
             raise ValueError(f"div: unsupported rounding_mode {rounding_mode!r}")
         return floor_divide(a, b)
+    if _scalar_operand(a, b):
+        return DivScalar.apply(a, c=b)
     a, b = promote(a, b)
     if a.dtype.kind != "f":  # true division of integers gives the default float dtype
         from minigrad import dtypes

@@ -69,9 +69,13 @@ class Linear(Function):
     def backward(ctx, g):
         x, w = ctx.saved_tensors
         need = ctx.needs_input_grad
-        g2 = reshape(g, (-1, g.shape[-1]))
-        dx = (reshape(matmul(g2, w), x.shape) if x.ndim > 2 else matmul(g, w)) if need[0] else None
-        dw = matmul(g2.swapaxes(0, 1), reshape(x, (-1, x.shape[-1]))) if need[1] else None
+        batched = x.ndim != 2  # rows: all leading dims together (or the one row of 1-d x)
+        x2 = reshape(x, (-1, x.shape[-1])) if batched else x
+        g2 = reshape(g, (-1, g.shape[-1])) if batched else g
+        dx = None
+        if need[0]:
+            dx = reshape(matmul(g2, w), x.shape) if batched else matmul(g2, w)
+        dw = matmul(g2.swapaxes(0, 1), x2) if need[1] else None
         if len(need) == 2:
             return dx, dw
         return dx, dw, (sum(g2, 0) if need[2] else None)
@@ -145,16 +149,17 @@ def outer(a: Tensor, b: Tensor) -> Tensor:
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """y = x Wᵀ + b with W of shape (out_features, in_features)."""
     x = as_tensor(x)
-    if weight.ndim != 2 or x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+    xs, ws = x.data.shape, weight.data.shape  # the arrays' own attributes: a hot path
+    if len(ws) != 2 or not xs or xs[-1] != ws[1]:
         raise RuntimeError(
             f"linear: input of shape {x.shape} and weight of shape {weight.shape} don't match "
             f"(expected input (..., {weight.shape[-1] if weight.ndim else '?'}))"
         )
-    if bias is not None and bias.shape not in ((weight.shape[0],), ()):
+    if bias is not None and bias.data.shape not in ((ws[0],), ()):
         raise RuntimeError(
             f"linear: bias of shape {bias.shape} does not match weight of shape {weight.shape}"
         )
-    if x.dtype != weight.dtype:
+    if x.data.dtype != weight.data.dtype:
         raise RuntimeError(f"linear: input dtype {x.dtype} and weight dtype {weight.dtype} differ")
     if bias is None:
         return Linear.apply(x, weight)
