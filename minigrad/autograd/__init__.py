@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from minigrad.autograd import engine
 from minigrad.autograd.anomaly import detect_anomaly, is_anomaly_enabled
 from minigrad.autograd.engine import run_backward
 from minigrad.autograd.function import Function
@@ -31,11 +32,9 @@ __all__ = [
 
 
 def _as_list(x: Tensor | Sequence[Tensor] | None) -> list:
-    from minigrad.tensor import Tensor
-
     if x is None:
         return []
-    if isinstance(x, (Tensor, np.ndarray)):  # one tensor (or array), not a sequence of them
+    if isinstance(x, (engine.Tensor, np.ndarray)):  # one tensor (or array), not a sequence
         return [x]
     return list(x)
 
@@ -43,7 +42,7 @@ def _as_list(x: Tensor | Sequence[Tensor] | None) -> list:
 def _make_root_grads(
     outputs: list[Tensor], grad_outputs: list[Tensor | None], op: str
 ) -> list[Tensor]:
-    from minigrad.tensor import Tensor
+    Tensor = engine.Tensor
 
     if grad_outputs and len(grad_outputs) != len(outputs):
         raise RuntimeError(f"{op}: got {len(grad_outputs)} gradients for {len(outputs)} outputs")
@@ -60,7 +59,7 @@ def _make_root_grads(
                     f"{op}: grad can be implicitly created only for scalar outputs "
                     f"(output {i} has shape {out.shape}); pass a gradient"
                 )
-            g = Tensor._from_op(np.ones_like(out.data), None)
+            g = Tensor._from_op(np.ones(out.data.shape, out.data.dtype), None)
         elif not isinstance(g, Tensor):
             g = Tensor(np.asarray(g, dtype=out.dtype))
         if g.shape != out.shape:
