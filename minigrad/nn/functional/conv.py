@@ -1,152 +1,129 @@
-"""Convolution as im2col + one batched matrix product.
+"""Convolution as im2col + one matrix product per group.
 
 A convolution with kernel (k₁, ..., k_d), stride s, dilation δ and G groups computes
 
-    y[n, o, p] = b[o] + Σ_{c ∈ group(o)} Σ_{k} W[o, c, k] · x[n, c, p·s + k·δ]
+    y[n, o, p] = b[o] + Σ_{c ∈ group(o)} Σ_k W[o, c, k] · xₚₐd[n, c, p·s + k·δ]
 
-for every output position p (x already padded). Gathering, for each p, the window
-x[n, c, p·s + k·δ] into a column (the "unfold" or im2col step) turns the double sum into
-a matrix product:
+for every output position p (xₚₐd: x inside its zero padding). Gathering, for each p,
+the window xₚₐd[n, c, p·s + k·δ] into a column (the "unfold" or im2col step) turns the
+double sum into a matrix product:
 
-    cols[g, (n, p), (c, k)] = x[n, g·C/G + c, p·s + k·δ]                   (Unfold)
-    y[g, (n, p), o]         = Σ_{(c,k)} cols[g, (n, p), (c, k)] · W[g, o, (c, k)]  (matmul)
+    cols[g, (c, k), (p, n)] = xₚₐd[n, g·C/G + c, p·s + k·δ]                    (Unfold)
+    y[g, o, (p, n)]         = Σ_{(c,k)} W[g, o, (c, k)] · cols[g, (c, k), (p, n)]  (GEMM)
 
-so the whole op is ``matmul(Unfold(pad(x)), Wᵀ)``, one large matrix product per group
-(the rows run over batch and positions together), and its gradients come from the
-pieces:
+and the gradients are products with the same two matrices:
 
-* dWᵀ = colsᵀ · dy and dcols = dy · W (matmul's backward);
-* dx = Fold(dcols): Unfold copies each input element into every window that contains
-  it, so its adjoint adds each window entry back to the element it came from (col2im).
+    dW = dy · colsᵀ,    db = Σ_{p,n} dy,    dx = Fold(Wᵀ · dy)
 
-Unfold and Fold are linear and adjoint to each other, so each is the other's backward
-and every order of derivative is exact. The matmul goes to BLAS; unfold is a single
-strided copy; fold is a loop over the k₁···k_d kernel offsets, each one vectorised
-slice-add.
+where Fold (col2im) is Unfold's adjoint: Unfold copies each input element into every
+window that contains it, so Fold adds each window entry back to the element it came
+from, and drops the padding (``_windows.py``). Unfold and Fold are linear and each is
+the other's backward, so the backward, written with them and matmul, is itself
+differentiable: every order of derivative is exact.
+
+Memory layout: batch last. NumPy pays a fixed cost for every run of its innermost
+loop, so a copy or slice-add is fast only when that run is long. In the layout
+(C, *spatial, N) the elements of one window position across the batch,
+x[c, p·s + k·δ, :], are N contiguous numbers whatever the image size, so Unfold is one
+strided copy and Fold one slice-add per kernel offset, both in runs of N, and the
+columns come out already in the order (c, k), (p, n) that the GEMM wants. The GEMM's
+result (O, *out, N) is returned as the (N, O, *out) tensor of PyTorch's API by a
+transposed view, not a copy; elementwise ops (NumPy's ``order='K'``) and pooling keep
+that layout, so the next convolution reads its input, and the backward its gradient,
+without a transposing copy.
 """
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from minigrad import ops
 from minigrad.autograd.function import Function
 from minigrad.nn.functional._util import batched, check_same_dtype, float_input, ntuple
+from minigrad.nn.functional._windows import Pairs, fold_windows, unfold_windows, windows_out
 from minigrad.nn.functional.misc import pad as _pad
+from minigrad.ops import matmul, permute, reshape
+from minigrad.ops import sum as _sum
 from minigrad.tensor import Tensor
 
 __all__ = ["conv1d", "conv2d", "conv3d", "fold", "unfold"]
 
 
-def _windows_out(spatial, kernel, dilation, stride) -> tuple[int, ...]:
-    return tuple(
-        (n - d * (k - 1) - 1) // s + 1 for n, k, d, s in zip(spatial, kernel, dilation, stride)
-    )
+def _columns(x: Any, kernel, stride, padding: Pairs, dilation, groups: int) -> Any:
+    """The im2col matrix cols (G, C/G·K, L·N) of x (N, C, *spatial), batch last."""
+    nd = len(kernel)
+    x_last = permute(x, (*range(1, nd + 2), 0))  # (C, *spatial, N): a view
+    cols = unfold_windows(x_last, kernel, dilation, stride, padding, axis=1)
+    return reshape(cols, (groups, x.shape[1] // groups * int(np.prod(kernel)), -1))
 
 
-class Unfold(Function):
-    """im2col on the last d dims: y[..., k, p] = x[..., p·s + k·δ]  (k, p multi-indices),
-    optionally with its axes reordered by ``perm``;
-    dx = Fold(dy): every window entry is added back to the input element it copied."""
+class Conv(Function):
+    """y = b + W ⋆ x as one GEMM per group on the im2col matrix of x (zero padding
+    included); dx = Fold(Wᵀ · dy), dW = dy · colsᵀ, db = Σ dy (see the module docstring).
 
-    @staticmethod
-    def forward(ctx, x, kernel, dilation, stride, perm):
-        nd = len(kernel)
-        spatial = x.shape[x.ndim - nd :]
-        out = _windows_out(spatial, kernel, dilation, stride)
-        ctx.params = (spatial, kernel, dilation, stride, perm)
-        lead = x.shape[: x.ndim - nd]
-        sp_strides = x.strides[x.ndim - nd :]
-        view = as_strided(
-            x,
-            lead + tuple(kernel) + out,
-            x.strides[: x.ndim - nd]
-            + tuple(st * d for st, d in zip(sp_strides, dilation))
-            + tuple(st * s for st, s in zip(sp_strides, stride)),
-            writeable=False,
-        )
-        if perm is not None:
-            view = view.transpose(perm)
-        return np.ascontiguousarray(view)  # one copy: later in-place edits of x can't leak in
+    The backward recomputes cols from x rather than keeping them from the forward pass:
+    one strided copy, against holding a k₁···k_d times larger array between the passes
+    (the largest array of a small CNN's step)."""
+
+    array_backward = True
 
     @staticmethod
-    def backward(ctx, g):
-        spatial, kernel, dilation, stride, perm = ctx.params
-        return Fold.apply(
-            g, spatial=spatial, kernel=kernel, dilation=dilation, stride=stride, perm=perm
-        )
-
-
-class Fold(Function):
-    """col2im, the adjoint of Unfold: y = 0; y[..., p·s + k·δ] += x[..., k, p] for all k, p
-    (x's axes first put back in order when ``perm`` is given); dx = Unfold(dy)."""
-
-    @staticmethod
-    def forward(ctx, cols, spatial, kernel, dilation, stride, perm):
-        nd = len(kernel)
-        ctx.params = (kernel, dilation, stride, perm)
-        if perm is not None:
-            cols = cols.transpose(np.argsort(perm))
-        out = cols.shape[cols.ndim - nd :]
-        lead = cols.shape[: cols.ndim - 2 * nd]
-        y = np.zeros(lead + tuple(spatial), dtype=cols.dtype)
-        every = (slice(None),) * nd
-        for offs in itertools.product(*(range(k) for k in kernel)):
-            target = tuple(
-                slice(o * d, o * d + s * (n - 1) + 1, s)
-                for o, d, s, n in zip(offs, dilation, stride, out)
-            )
-            y[(Ellipsis,) + target] += cols[(Ellipsis,) + offs + every]
-        return y
+    def forward(ctx, x, w, b=None, *, stride, padding, dilation, groups):
+        ctx.save_for_backward(x, w)
+        ctx.params = (stride, padding, dilation, groups)
+        kernel = w.shape[2:]
+        padded = tuple(lo + n + hi for n, (lo, hi) in zip(x.shape[2:], padding))
+        out = windows_out(padded, kernel, dilation, stride)
+        cols = _columns(x, kernel, stride, padding, dilation, groups)
+        y = np.matmul(w.reshape(groups, w.shape[0] // groups, -1), cols)
+        if b is not None:
+            y += b.reshape(groups, -1, 1)
+        return np.moveaxis(y.reshape((w.shape[0], *out, x.shape[0])), -1, 0)
 
     @staticmethod
     def backward(ctx, g):
-        kernel, dilation, stride, perm = ctx.params
-        return Unfold.apply(g, kernel=kernel, dilation=dilation, stride=stride, perm=perm)
+        x, w = ctx.saved_tensors
+        stride, padding, dilation, groups = ctx.params
+        need = ctx.needs_input_grad
+        nd, kernel = x.ndim - 2, w.shape[2:]
+        # dy in the GEMM's layout (G, O/G, L·N); free when dy came back batch last.
+        g_cols = reshape(permute(g, (*range(1, nd + 2), 0)), (groups, w.shape[0] // groups, -1))
+        dx = dw = None
+        if need[1]:
+            # dWᵀ = cols · dyᵀ (OpenBLAS runs this orientation faster than dy · colsᵀ).
+            cols = _columns(x, kernel, stride, padding, dilation, groups)
+            dw = reshape(matmul(cols, g_cols.swapaxes(1, 2)).swapaxes(1, 2), w.shape)
+            del cols  # before d_cols, its twin in size, is made
+        if need[0]:
+            w_cols = reshape(w, (groups, w.shape[0] // groups, -1))
+            d_cols = matmul(w_cols.swapaxes(1, 2), g_cols)  # (G, C/G·K, L·N)
+            d_cols = reshape(d_cols, (x.shape[1], *kernel, *g.shape[2:], x.shape[0]))
+            dx_last = fold_windows(d_cols, x.shape[2:], kernel, dilation, stride, padding, 1)
+            dx = permute(dx_last, (nd + 1, *range(nd + 1)))
+        if len(need) == 2:
+            return dx, dw
+        return dx, dw, (reshape(_sum(g_cols, 2), (w.shape[0],)) if need[2] else None)
 
 
-def unfold_windows(
-    x: Tensor,
-    kernel: tuple[int, ...],
-    dilation: tuple[int, ...],
-    stride: tuple[int, ...],
-    perm: tuple[int, ...] | None = None,
-) -> Tensor:
-    """(..., *spatial) -> (..., *kernel, *out): every sliding window, differentiably
-    (then transposed by ``perm``, if given, in the same copy)."""
-    return Unfold.apply(
-        x, kernel=tuple(kernel), dilation=tuple(dilation), stride=tuple(stride), perm=perm
-    )
-
-
-def _conv_padding(op: str, padding: Any, nd: int, kernel, dilation, stride) -> list[int]:
-    """Padding as F.pad's flat list (last dim first); 'same' puts the odd extra on the right."""
+def _conv_padding(op: str, padding: Any, nd: int, kernel, dilation, stride) -> Pairs:
+    """(lo, hi) padding of each spatial dim; 'same' puts the odd extra on the right."""
     if isinstance(padding, str):
         if padding == "valid":
-            return []
+            return ((0, 0),) * nd
         if padding != "same":
             raise ValueError(
                 f"{op}: invalid padding string {padding!r}, expected 'valid' or 'same'"
             )
         if any(s != 1 for s in stride):
             raise ValueError(f"{op}: padding='same' is not supported for strided convolutions")
-        pairs = []
-        for k, d in zip(kernel, dilation):
-            total = d * (k - 1)
-            pairs.append((total // 2, total - total // 2))
-    else:
-        p = ntuple(padding, nd, "padding", op)
-        if any(v < 0 for v in p):
-            raise RuntimeError(f"{op}: negative padding is not supported, got {p}")
-        pairs = [(v, v) for v in p]
-    flat: list[int] = []
-    for lo, hi in reversed(pairs):
-        flat += [lo, hi]
-    return flat if any(flat) else []
+        totals = [d * (k - 1) for k, d in zip(kernel, dilation)]
+        return tuple((t // 2, t - t // 2) for t in totals)
+    p = ntuple(padding, nd, "padding", op)
+    if any(v < 0 for v in p):
+        raise RuntimeError(f"{op}: negative padding is not supported, got {p}")
+    return tuple((v, v) for v in p)
 
 
 def _convnd(
@@ -185,35 +162,24 @@ def _convnd(
     dilation = ntuple(dilation, nd, "dilation", op)
     if min(stride) < 1 or min(dilation) < 1:
         raise RuntimeError(f"{op}: stride {stride} and dilation {dilation} must be positive")
-    flat_pad = _conv_padding(op, padding, nd, kernel, dilation, stride)
-    if flat_pad:
-        mode = "constant" if padding_mode == "zeros" else padding_mode
-        x = _pad(x, flat_pad, mode=mode)
-    spatial = x.shape[2:]
+    pairs = _conv_padding(op, padding, nd, kernel, dilation, stride)
+    if padding_mode != "zeros" and any(lo or hi for lo, hi in pairs):
+        # reflect / replicate / circular: a padded copy first (F.pad's gather);
+        # zero padding is done inside Unfold, which writes the padded input once.
+        flat = [v for pair in reversed(pairs) for v in pair]
+        x, pairs = _pad(x, flat, mode=padding_mode), ((0, 0),) * nd
+    spatial = tuple(lo + n + hi for n, (lo, hi) in zip(x.shape[2:], pairs))
     reach = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
     if any(r > n for r, n in zip(reach, spatial)):
         raise RuntimeError(
             f"{op}: calculated padded input size per channel: {spatial}. Kernel size "
             f"(dilated): {reach}. Kernel size can't be greater than actual input size"
         )
-    n = x.shape[0]
-    g_out = out_ch // groups
-    # Windows laid out as (G, N, *out, C/G, *kernel): one row per (sample, position), so
-    # the product is ONE matrix multiplication per group, (N·L, C/G·K) @ (C/G·K, O/G),
-    # a single large BLAS call. (This orientation also keeps every BLAS call in the
-    # backward pass tall rather than wide, which OpenBLAS runs much faster.)
-    xg = ops.reshape(x, (n, groups, cin_g) + x.shape[2:])
-    kernel_axes, out_axes = tuple(range(3, 3 + nd)), tuple(range(3 + nd, 3 + 2 * nd))
-    cols = unfold_windows(xg, kernel, dilation, stride, (1, 0, *out_axes, 2, *kernel_axes))
-    out = cols.shape[2 : 2 + nd]
-    inner = cin_g * int(np.prod(kernel))
-    cols = ops.reshape(cols, (groups, n * int(np.prod(out)), inner))
-    w_t = ops.transpose(ops.reshape(weight, (groups, g_out, inner)), 1, 2)
-    y = ops.reshape(ops.matmul(cols, w_t), (groups, n) + out + (g_out,))
-    y = ops.permute(y, (1, 0, 2 + nd, *range(2, 2 + nd)))  # (N, G, O/G, *out)
-    y = ops.reshape(y, (n, out_ch) + out)
-    if bias is not None:
-        y = y + ops.reshape(bias, (1, out_ch) + (1,) * nd)
+    params = dict(stride=stride, padding=pairs, dilation=dilation, groups=groups)
+    if bias is None:
+        y = Conv.apply(x, weight, **params)
+    else:
+        y = Conv.apply(x, weight, bias, **params)
     return ops.squeeze(y, 0) if unbatched else y
 
 
@@ -267,13 +233,11 @@ def unfold(
     d = ntuple(dilation, 2, "dilation", "unfold")
     s = ntuple(stride, 2, "stride", "unfold")
     p = ntuple(padding, 2, "padding", "unfold")
-    if any(p):
-        x = ops.pad(x, [p[1], p[1], p[0], p[0]])
-    if any(dd * (kk - 1) + 1 > n for kk, dd, n in zip(k, d, x.shape[2:])):
+    if any(dd * (kk - 1) + 1 > n + 2 * pp for kk, dd, n, pp in zip(k, d, x.shape[2:], p)):
         raise RuntimeError(
-            f"unfold: kernel {k} (dilation {d}) is larger than the padded input {x.shape}"
+            f"unfold: kernel {k} (dilation {d}) is larger than the input {x.shape} padded by {p}"
         )
-    cols = unfold_windows(x, k, d, s)
+    cols = unfold_windows(x, k, d, s, tuple((v, v) for v in p), axis=2)
     n, c = x.shape[:2]
     y = ops.reshape(cols, (n, c * k[0] * k[1], -1))
     return ops.squeeze(y, 0) if unbatched else y
@@ -300,8 +264,7 @@ def fold(
     d = ntuple(dilation, 2, "dilation", "fold")
     s = ntuple(stride, 2, "stride", "fold")
     p = ntuple(padding, 2, "padding", "fold")
-    padded = (size[0] + 2 * p[0], size[1] + 2 * p[1])
-    out = _windows_out(padded, k, d, s)
+    out = windows_out((size[0] + 2 * p[0], size[1] + 2 * p[1]), k, d, s)
     kk = k[0] * k[1]
     if x.shape[1] % kk or x.shape[2] != out[0] * out[1]:
         raise RuntimeError(
@@ -310,7 +273,5 @@ def fold(
         )
     n, c = x.shape[0], x.shape[1] // kk
     cols = ops.reshape(x, (n, c) + k + out)
-    y = Fold.apply(cols, spatial=padded, kernel=k, dilation=d, stride=s, perm=None)
-    if any(p):
-        y = y[:, :, p[0] : p[0] + size[0], p[1] : p[1] + size[1]]
+    y = fold_windows(cols, size, k, d, s, tuple((v, v) for v in p), axis=2)
     return ops.squeeze(y, 0) if unbatched else y

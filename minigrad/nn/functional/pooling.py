@@ -1,14 +1,15 @@
 """Pooling: max, average and adaptive average, over 1, 2 or 3 spatial dims.
 
-Max and average pooling reuse the sliding-window ``Unfold`` of ``conv.py``:
-
-* max:  y[p] = max_k xₚₐd[p·s + k·δ]. The window's first maximal element (in row-major
-  kernel order, as PyTorch's CPU kernel) is picked (``PickWindow``), so the whole
-  gradient dy[p] flows to that one element (and Unfold's backward adds the
-  contributions of overlapping windows);
+* max:  y[p] = max_k xₚₐd[p·s + k·δ] (xₚₐd: x inside -∞ borders). The window's first
+  maximal element i(p) (in row-major kernel order; a window's last NaN if it has one,
+  as PyTorch's CPU kernel) takes the whole gradient: dx = dy[p] at p·s + i(p)·δ, 0
+  elsewhere, added up where windows overlap, i.e. dx = Fold(onehot(i) · dy). ``MaxPool``
+  computes y and i as a running max over the kernel offsets of the unfolded windows,
+  laid out in x's own memory order (see ``_windows.py``); its backward is Fold (whose
+  backward is Unfold), so every order of derivative is exact;
 * avg:  y[p] = (1/m_p) Σ_k xₚₐd[p·s + k], m_p the number of elements counted (the full
   window, the window without the padding, or ``divisor_override``); dx is dy/m_p spread
-  over the window.
+  over the window (the sum over the kernel axes of the sliding windows, ``Unfold``).
 
 Adaptive average pooling averages bin i of each dim over [⌊i·n/o⌋, ⌈(i+1)·n/o⌉). The
 average over a rectangle is separable, so the op is one matrix per dim:
@@ -17,7 +18,6 @@ y = A_H · x · A_Wᵀ, with A[i, j] = 1/|binᵢ| for j in binᵢ (matmul gives 
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -25,8 +25,17 @@ import numpy as np
 from minigrad import ops
 from minigrad.autograd.function import Function
 from minigrad.nn.functional._util import batched, float_input, ntuple
-from minigrad.nn.functional.conv import unfold_windows
-from minigrad.ops._util import constant
+from minigrad.nn.functional._windows import (
+    Pairs,
+    fold_windows,
+    pad_spatial,
+    spatial_layout,
+    unfold_windows,
+    window_view,
+    windows_out,
+)
+from minigrad.ops import permute, reshape
+from minigrad.ops._util import _Scratch, constant
 from minigrad.tensor import Tensor
 
 __all__ = [
@@ -98,44 +107,84 @@ class _Pool:
             for n, k, s, p, d, o in zip(spatial, self.k, self.s, self.p, self.d, self.out)
         )
 
+    @property
+    def padding(self) -> Pairs:
+        """(lo, hi) padding of each dim: ceil mode's overhang goes on the right."""
+        return tuple((p, p + e) for p, e in zip(self.p, self.extra))
+
     def windows(self, x: Tensor, fill: float) -> Tensor:
         """(N, C, *kernel, *out): every pooling window, padded with ``fill``."""
-        flat: list[int] = []
-        for p, e in zip(reversed(self.p), reversed(self.extra)):
-            flat += [p, p + e]
-        if any(flat):
-            x = ops.pad(x, flat, value=fill)
-        return unfold_windows(x, self.k, self.d, self.s)
+        return unfold_windows(x, self.k, self.d, self.s, self.padding, axis=2, fill=fill)
 
 
-class PickWindow(Function):
-    """y[..., p] = w[..., i(p), p]: one element of each window (i, chosen in forward,
-    indexes the kernel axis); dw = dy put back at the chosen places, 0 elsewhere.
-    Each window contributes one element, so the places never collide."""
+class MaxPool(Function):
+    """y[..., p] = max_k cols[k, ..., p] over the unfolded windows of xₚₐd, remembering
+    i(p), the first k that reaches it; dx = Fold(onehot(i) · dy), each dy[p] put back on
+    the one element it came from (only i, not x, is kept for backward).
+
+    The windows are unfolded kernel offset first, each offset's block in x's own memory
+    layout (``spatial_layout``): the running max over the k₁···k_d offsets is then a few
+    elementwise ops per offset, all on contiguous arrays."""
+
+    array_backward = True
 
     @staticmethod
-    def forward(ctx, w, index, axis):
-        ctx.index, ctx.axis, ctx.shape = index, axis, w.shape
-        return np.take_along_axis(w, index, axis).squeeze(axis)
+    def forward(ctx, x, kernel, dilation, stride, padding):
+        nd = len(kernel)
+        perm, axis = spatial_layout(x, 2, nd)
+        xp = pad_spatial(x.transpose(perm), padding, axis, -np.inf)
+        out = windows_out(xp.shape[axis : axis + nd], kernel, dilation, stride)
+        # cols[k] = the window entries at kernel offset k, in x's own layout: kernel axes
+        # first, so that each offset is one contiguous block.
+        view = window_view(xp, kernel, dilation, stride, out, axis)
+        kernel_first = (*range(axis, axis + nd), *range(axis), *range(axis + nd, view.ndim))
+        cols = np.ascontiguousarray(view.transpose(kernel_first))
+        cols = cols.reshape((-1,) + cols.shape[nd:])
+        best = cols[0].copy()
+        index = np.zeros(best.shape, np.min_scalar_type(len(cols) - 1))
+        for i in range(1, len(cols)):
+            # index = i where this offset beats the max so far (strictly: a tie keeps the
+            # first max), branch-free: i exceeds every earlier index, so it is
+            # max(index, i·[cols[i] > best]) (a masked ``where=`` write is much slower).
+            later = (cols[i] > best).view(np.uint8)
+            np.maximum(index, later * index.dtype.type(i), out=index)
+            np.maximum(best, cols[i], out=best)
+        nan = np.isnan(best)  # np.maximum spreads NaN; PyTorch picks a window's last NaN
+        if nan.any():
+            for i in range(len(cols)):
+                np.copyto(index, i, where=nan & np.isnan(cols[i]))
+        inverse = tuple(int(a) for a in np.argsort(perm))
+        ctx.index = index.transpose(inverse)
+        ctx.params = (x.shape, kernel, dilation, stride, padding)
+        return best.transpose(inverse)
 
     @staticmethod
     def backward(ctx, g):
-        return PlaceWindow.apply(g, index=ctx.index, axis=ctx.axis, shape=ctx.shape)
+        return _place(g, ctx.index, *ctx.params)
 
 
-class PlaceWindow(Function):
-    """The adjoint of PickWindow: y = 0; y[..., i(p), p] = x[..., p];  dx = PickWindow(dy)."""
+def _place(g: Any, index: np.ndarray, shape, kernel, dilation, stride, padding) -> Any:
+    """dx = Fold(onehot(i) · dy): dy[p] back at p·s + i(p)·δ, summed where windows overlap
+    (on a Tensor, differentiably, or on an ndarray in an array-mode backward)."""
+    nd = len(kernel)
+    perm, axis = spatial_layout(index, 2, nd)  # the layout of the forward's windows
+    index = index.transpose(perm)
+    offsets = np.arange(int(np.prod(kernel)), dtype=index.dtype).reshape((-1,) + (1,) * index.ndim)
+    onehot = (index == offsets).astype(g.dtype)  # a float mask multiplies faster than a bool
+    cols = permute(g, perm) * onehot  # (K, *index.shape): kernel offset first
+    cols = reshape(cols, tuple(kernel) + index.shape)
+    lead_kernel = (*range(nd, nd + axis), *range(nd), *range(nd + axis, cols.ndim))
+    dx = fold_windows(
+        permute(cols, lead_kernel), shape[2:], kernel, dilation, stride, padding, axis
+    )
+    return permute(dx, tuple(int(a) for a in np.argsort(perm)))
 
-    @staticmethod
-    def forward(ctx, x, index, axis, shape):
-        ctx.index, ctx.axis = index, axis
-        y = np.zeros(shape, dtype=x.dtype)
-        np.put_along_axis(y, index, np.expand_dims(x, axis), axis)
-        return y
 
-    @staticmethod
-    def backward(ctx, g):
-        return PickWindow.apply(g, index=ctx.index, axis=ctx.axis)
+def _window_choice(x: Tensor, geo: _Pool) -> np.ndarray:
+    """i(p), the kernel offset (flat, row-major) of each window's maximum (see MaxPool)."""
+    ctx = _Scratch()
+    MaxPool.forward(ctx, x.data, geo.k, geo.d, geo.s, geo.padding)
+    return ctx.index
 
 
 def _max_pool(
@@ -151,17 +200,13 @@ def _max_pool(
 ) -> Any:
     x, unbatched = batched(float_input(input, op), nd, op)
     geo = _Pool(op, nd, x, kernel_size, stride, padding, dilation, ceil_mode)
-    n, c = x.shape[:2]
-    cols = ops.reshape(geo.windows(x, -math.inf), (n, c, int(np.prod(geo.k))) + geo.out)
-    # np.argmax returns the first maximum: PyTorch's CPU tie rule.
-    arg = np.argmax(cols.data, axis=2)[:, :, None]
-    y = PickWindow.apply(cols, index=arg, axis=2)
+    y = MaxPool.apply(x, kernel=geo.k, dilation=geo.d, stride=geo.s, padding=geo.padding)
     if unbatched:
         y = ops.squeeze(y, 0)
     if not return_indices:
         return y
     # Flat index into each input plane: position = out·s - pad + offset·dilation.
-    offsets = np.unravel_index(arg[:, :, 0], geo.k)
+    offsets = np.unravel_index(_window_choice(x, geo), geo.k)
     coords = []
     for i in range(nd):
         grid = np.arange(geo.out[i]).reshape((-1,) + (1,) * (nd - 1 - i))
