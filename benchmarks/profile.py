@@ -11,7 +11,9 @@ function would distort a step made of thousands of tiny calls): while profiling,
 
 Times are inclusive: a backward that calls other ops (it is written with minigrad's
 own ops) includes their forward calls, which also appear in their own rows; the
-*self* column subtracts those nested calls. Everything is restored afterwards.
+*self* column subtracts those nested calls. A ``forward`` run on bare arrays outside
+``apply`` (an array-mode backward calling another op, through ``array_op``) counts as
+a forward call of its op with no bookkeeping. Everything is restored afterwards.
 """
 
 from __future__ import annotations
@@ -39,17 +41,29 @@ class _Recorder:
         self.total: dict[tuple[str, str], float] = defaultdict(float)
         self.self_: dict[tuple[str, str], float] = defaultdict(float)
         self.stack: list[float] = []  # child time accumulated by each open frame
+        self.keys: list[tuple[str, str]] = []  # the key of each open frame
 
-    def timed(self, key: tuple[str, str], fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
+    def timed(
+        self,
+        key: tuple[str, str],
+        fn: Callable[..., Any],
+        *args: Any,
+        also: tuple[str, str] | None = None,
+        **kw: Any,
+    ) -> Any:
+        """Time ``fn`` under ``key``; ``also`` gets its calls and time too (not self time)."""
         self.stack.append(0.0)
+        self.keys.append(key)
         t0 = time.perf_counter()
         try:
             return fn(*args, **kw)
         finally:
             dt = time.perf_counter() - t0
             child = self.stack.pop()
-            self.calls[key] += 1
-            self.total[key] += dt
+            self.keys.pop()
+            for k in (key, also) if also else (key,):
+                self.calls[k] += 1
+                self.total[k] += dt
             self.self_[key] += dt - child
             if self.stack:
                 self.stack[-1] += dt
@@ -73,9 +87,13 @@ def profile_step(step: Callable[[], None], steps: int = 10, warmup: int = 2) -> 
     def wrap(cls: type, attr: str, phase: str) -> None:
         fn = getattr(cls, attr)  # the staticmethod's function (maybe inherited)
         name = cls.__name__
+        in_apply = (name, "forward")
 
         def timed(*args: Any, **kw: Any) -> Any:
-            return rec.timed((name, phase), fn, *args, **kw)
+            if phase == "backward" or (rec.keys and rec.keys[-1] == in_apply):
+                return rec.timed((name, phase), fn, *args, **kw)
+            # A forward on arrays outside apply (array_op): a call with no bookkeeping.
+            return rec.timed((name, phase), fn, *args, also=in_apply, **kw)
 
         saved.append((cls, attr, cls.__dict__.get(attr)))
         setattr(cls, attr, staticmethod(timed))
