@@ -296,6 +296,80 @@ def test_sdpa_grouped_query_attention_and_dropout():
         )
 
 
+@pytest.mark.parametrize("kind", ["none", "causal", "bool", "float"])
+def test_sdpa_second_derivatives_match_torch(kind):
+    """The fused attention node's backward is differentiable again: the gradient of a
+    function of its gradients (w.r.t. q, k, v and a float mask) agrees with torch."""
+    q, k, v = _data(0, (2, 2, 4, 3)), _data(1, (2, 2, 5, 3)), _data(2, (2, 2, 5, 4))
+    arrays = [q, k, v] + ([_data(3, (4, 5))] if kind == "float" else [])
+    kw = {"scale": 0.7, "is_causal": kind == "causal"}
+    bool_mask = np.random.default_rng(4).random((4, 5)) < 0.6
+    bool_mask[:, 0] = True
+
+    def grads(lib, fn):
+        xs = [lib.tensor(a, requires_grad=True) for a in arrays]
+        extra = {}
+        if kind == "float":
+            extra["attn_mask"] = xs[3]
+        elif kind == "bool":
+            extra["attn_mask"] = lib.tensor(bool_mask)
+        out = fn(*xs[:3], **kw, **extra)
+        gs = lib.autograd.grad((out.tanh() ** 2).sum(), xs, create_graph=True)
+        sum(((g * g).sum() for g in gs), lib.tensor(0.0, dtype=lib.float64)).backward()
+        return list(gs), [x.grad for x in xs]
+
+    ref = grads(torch, TF.scaled_dot_product_attention)
+    got = grads(minigrad, F.scaled_dot_product_attention)
+    for mg, th in zip(got[0] + got[1], ref[0] + ref[1]):
+        assert_close(mg, th)
+
+
+def test_packed_attention_matches_attention_on_split_heads():
+    """[Q | K | V] packed (B, T, 3·H·D) in, heads merged (B, T, H·D) out: the same values
+    and gradients as attention on the split heads; exact second derivatives too."""
+    from minigrad.nn.functional.attention import causal_blocked, packed_attention
+
+    b, t, h, d = 2, 5, 3, 4
+    x = _data(0, (b, t, 3 * h * d))
+    blocked = causal_blocked(t, t)
+    mx = minigrad.tensor(x, requires_grad=True)
+    out = packed_attention(mx, h, blocked, -1e30, 0.4)
+    g = _data(1, out.shape)
+    (out * minigrad.tensor(g)).sum().backward()
+    tx = torch.tensor(x, requires_grad=True)
+    q, k, v = (a.reshape(b, t, h, d).transpose(1, 2) for a in tx.split(h * d, -1))
+    ref = TF.scaled_dot_product_attention(q, k, v, is_causal=True, scale=0.4)
+    ref = ref.transpose(1, 2).reshape(b, t, h * d)
+    (ref * torch.tensor(g)).sum().backward()
+    assert_close(out, ref)
+    assert_close(mx.grad, tx.grad)
+    x2 = minigrad.tensor(_data(2, (1, 3, 3 * 2 * 2)), requires_grad=True)
+    assert gradgradcheck(lambda a: packed_attention(a, 2, causal_blocked(3, 3), -1e30, 0.5), [x2])
+
+
+def test_attention_dropout_gradient_uses_the_same_mask():
+    """With dropout, dV = P̃ᵀ dO uses the very weights the forward dropped: check it
+    against the output's own linearity in V (O = P̃ V, so O(V + δ) - O(V) = P̃ δ)."""
+    q, k, v = (minigrad.tensor(_data(i, (2, 4, 3))) for i in range(3))
+    v.requires_grad = True
+    minigrad.manual_seed(5)
+    out = F.scaled_dot_product_attention(q, k, v, dropout_p=0.5)
+    minigrad.manual_seed(5)
+    delta = _data(9, v.shape)
+    shifted = F.scaled_dot_product_attention(q, k, minigrad.tensor(v.data + delta), dropout_p=0.5)
+    g = _data(8, out.shape)
+    (out * minigrad.tensor(g)).sum().backward()
+    # Σ g·(O(V+δ) - O(V)) = Σ g·P̃δ = Σ dV·δ
+    lhs = float((g * (shifted.data - out.data)).sum())
+    np.testing.assert_allclose(lhs, float((v.grad.data * delta).sum()), rtol=1e-10)
+    v.grad = None
+    out = F.scaled_dot_product_attention(q, k, v, dropout_p=1.0)  # everything dropped
+    out.sum().backward()
+    assert not out.data.any() and not v.grad.data.any()
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        F.scaled_dot_product_attention(q, k, v, dropout_p=1.5)
+
+
 # ------------------------------------------------------------------ activations and misc
 ACTIVATIONS = [
     ("relu", {}),

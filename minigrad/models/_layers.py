@@ -8,10 +8,12 @@ Attention, as Hugging Face's reference ("eager") implementation computes it::
     P = dropout(softmax(scores))      (dropout only in training mode)
     out = P V
 
-The mask is *added* as the most negative finite number rather than -inf, so a query
-row with no visible key (e.g. a left-padding position under a causal mask) gives
-uniform weights instead of NaN, exactly as Hugging Face's eager path does.
-"""
+Masked scores get the most negative finite number rather than -inf, so a query row
+with no visible key (e.g. a left-padding position under a causal mask) gives uniform
+weights instead of NaN, exactly as Hugging Face's eager path does. (Hugging Face adds
+it; here the masked scores are set to it, which gives the same number: a score plus
+finfo(dtype).min rounds to finfo(dtype).min unless the score is astronomically large,
+above 10³¹ in float32.)"""
 
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ import minigrad
 import minigrad.nn as nn
 import minigrad.nn.functional as F
 from minigrad.models.config import ACTIVATIONS
+from minigrad.nn.functional.attention import attention, causal_blocked, packed_attention
 from minigrad.tensor import Tensor
 
 IGNORE_INDEX = -100  # label value that the losses skip (Hugging Face's convention)
@@ -107,22 +110,20 @@ def activation(name: str, x: Tensor) -> Tensor:
 
 
 # ------------------------------------------------------------------ attention
-def attention_bias(
-    attention_mask: np.ndarray | None, seq: int, dtype: np.dtype, causal: bool
-) -> Tensor | None:
-    """The additive mask M of shape (batch, 1, seq, seq) (or (1, 1, seq, seq) when only
-    causal), or None when nothing is masked. ``attention_mask`` is (batch, seq), 1 for a
-    real token and 0 for padding."""
-    allowed = None
-    if attention_mask is not None:
-        allowed = (attention_mask != 0)[:, None, None, :]
+def attention_blocked(
+    attention_mask: np.ndarray | None, seq: int, causal: bool
+) -> np.ndarray | None:
+    """Where attention is blocked (True: query i may not see key j), as booleans of shape
+    (batch, 1, 1 or seq, seq), or (seq, seq) when only causal (built once per length);
+    None when nothing is masked. ``attention_mask`` is (batch, seq), 1 for a real token
+    and 0 for padding."""
+    blocked = None
+    if attention_mask is not None and not attention_mask.all():
+        blocked = (attention_mask == 0)[:, None, None, :]
     if causal:
-        tri = np.tril(np.ones((seq, seq), dtype=bool))[None, None]
-        allowed = tri if allowed is None else allowed & tri
-    if allowed is None or allowed.all():
-        return None
-    bias = np.where(allowed, 0.0, np.finfo(dtype).min).astype(dtype)
-    return Tensor(bias)
+        tri = causal_blocked(seq, seq)
+        blocked = tri if blocked is None else blocked | tri
+    return blocked
 
 
 def split_heads(x: Tensor, heads: int) -> Tensor:
@@ -141,16 +142,30 @@ def attend(
     q: Tensor,
     k: Tensor,
     v: Tensor,
-    bias: Tensor | None,
+    blocked: np.ndarray | None,
     dropout_p: float,
     training: bool,
     scale: float,
 ) -> Tensor:
-    """softmax(Q Kᵀ·scale + bias) V with dropout on the weights, per head (see the
+    """softmax(Q Kᵀ·scale + M) V with dropout on the weights, per head (see the
     module docstring); q, k, v are (B, H, T, D)."""
-    return F.scaled_dot_product_attention(
-        q, k, v, attn_mask=bias, dropout_p=dropout_p if training else 0.0, scale=scale
-    )
+    fill = float(np.finfo(q.dtype).min)
+    return attention(q, k, v, None, blocked, fill, scale, dropout_p if training else 0.0)
+
+
+def attend_packed(
+    qkv: Tensor,
+    heads: int,
+    blocked: np.ndarray | None,
+    dropout_p: float,
+    training: bool,
+    scale: float,
+) -> Tensor:
+    """:func:`attend` on one projection's output [Q | K | V] (B, T, 3·H·D), giving the
+    heads merged, (B, T, H·D): no split or merge of heads in the graph."""
+    fill = float(np.finfo(qkv.dtype).min)
+    p = dropout_p if training else 0.0
+    return packed_attention(qkv, heads, blocked, fill, scale, p)
 
 
 # ------------------------------------------------------------------ losses

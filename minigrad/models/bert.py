@@ -32,7 +32,7 @@ from minigrad.models._layers import (
     as_array,
     as_index_array,
     attend,
-    attention_bias,
+    attention_blocked,
     check_same_shape,
     default_positions,
     init_enabled,
@@ -73,10 +73,10 @@ class BertSelfAttention(nn.Module):
         self.dropout = nn.Dropout(config.attention_probs_dropout_prob)
         self.scale = (h // self.num_heads) ** -0.5
 
-    def forward(self, h: Tensor, bias: Tensor | None) -> Tensor:
+    def forward(self, h: Tensor, blocked: np.ndarray | None) -> Tensor:
         n = self.num_heads
         q, k, v = (split_heads(lin(h), n) for lin in (self.query, self.key, self.value))
-        return merge_heads(attend(q, k, v, bias, self.dropout.p, self.training, self.scale))
+        return merge_heads(attend(q, k, v, blocked, self.dropout.p, self.training, self.scale))
 
 
 class BertSelfOutput(nn.Module):
@@ -105,8 +105,8 @@ class BertAttention(nn.Module):
         self.self = BertSelfAttention(config)
         self.output = BertSelfOutput(config)
 
-    def forward(self, h: Tensor, bias: Tensor | None) -> Tensor:
-        return self.output(self.self(h, bias), h)
+    def forward(self, h: Tensor, blocked: np.ndarray | None) -> Tensor:
+        return self.output(self.self(h, blocked), h)
 
 
 class BertIntermediate(nn.Module):
@@ -126,8 +126,8 @@ class BertLayer(nn.Module):
         self.intermediate = BertIntermediate(config)
         self.output = BertOutput(config)
 
-    def forward(self, h: Tensor, bias: Tensor | None) -> Tensor:
-        a = self.attention(h, bias)
+    def forward(self, h: Tensor, blocked: np.ndarray | None) -> Tensor:
+        a = self.attention(h, blocked)
         return self.output(self.intermediate(a), a)
 
 
@@ -136,9 +136,9 @@ class BertEncoder(nn.Module):
         super().__init__()
         self.layer = nn.ModuleList([BertLayer(config) for _ in range(config.num_hidden_layers)])
 
-    def forward(self, h: Tensor, bias: Tensor | None) -> Tensor:
+    def forward(self, h: Tensor, blocked: np.ndarray | None) -> Tensor:
         for layer in self.layer:
-            h = layer(h, bias)
+            h = layer(h, blocked)
         return h
 
 
@@ -210,7 +210,7 @@ class BertModel(BertPreTrainedModel):
             types = as_index_array(token_type_ids, "token_type_ids")
             check_same_shape(ids, types, "token_type_ids")
         h = self.embeddings(ids, types, pos)
-        h = self.encoder(h, attention_bias(mask, ids.shape[1], h.dtype, causal=False))
+        h = self.encoder(h, attention_blocked(mask, ids.shape[1], causal=False))
         pooled = self.pooler(h) if self.pooler is not None else None
         return BaseModelOutput(last_hidden_state=h, pooler_output=pooled)
 

@@ -27,14 +27,12 @@ from minigrad.models._layers import (
     CausalLMOutput,
     activation,
     as_index_array,
-    attend,
-    attention_bias,
+    attend_packed,
+    attention_blocked,
     check_same_shape,
     default_positions,
     init_enabled,
     init_normal_,
-    merge_heads,
-    split_heads,
     token_cross_entropy,
 )
 from minigrad.models.config import GPT2Config
@@ -71,18 +69,10 @@ class GPT2Attention(nn.Module):
         if config.scale_attn_by_inverse_layer_idx:
             self.scale /= float(layer_idx + 1)
 
-    def forward(self, h: Tensor, bias: Tensor | None) -> Tensor:
-        q, k, v = self.c_attn(h).split(h.shape[-1], dim=2)
-        out = attend(
-            split_heads(q, self.n_head),
-            split_heads(k, self.n_head),
-            split_heads(v, self.n_head),
-            bias,
-            self.attn_dropout.p,
-            self.training,
-            self.scale,
-        )
-        return self.resid_dropout(self.c_proj(merge_heads(out)))
+    def forward(self, h: Tensor, blocked: np.ndarray | None) -> Tensor:
+        p = self.attn_dropout.p
+        out = attend_packed(self.c_attn(h), self.n_head, blocked, p, self.training, self.scale)
+        return self.resid_dropout(self.c_proj(out))
 
 
 class GPT2MLP(nn.Module):
@@ -105,8 +95,8 @@ class GPT2Block(nn.Module):
         self.ln_2 = nn.LayerNorm(config.n_embd, eps=config.layer_norm_epsilon)
         self.mlp = GPT2MLP(config)
 
-    def forward(self, h: Tensor, bias: Tensor | None) -> Tensor:
-        h = h + self.attn(self.ln_1(h), bias)
+    def forward(self, h: Tensor, blocked: np.ndarray | None) -> Tensor:
+        h = h + self.attn(self.ln_1(h), blocked)
         return h + self.mlp(self.ln_2(h))
 
 
@@ -174,9 +164,9 @@ class GPT2Model(GPT2PreTrainedModel):
             check_same_shape(ids, types, "token_type_ids")
             h = h + self.wte(Tensor(types))
         h = self.drop(h)
-        bias = attention_bias(mask, ids.shape[1], h.dtype, causal=True)
+        blocked = attention_blocked(mask, ids.shape[1], causal=True)
         for block in self.h:
-            h = block(h, bias)
+            h = block(h, blocked)
         return BaseModelOutput(last_hidden_state=self.ln_f(h))
 
 

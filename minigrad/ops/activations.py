@@ -9,6 +9,7 @@ import numpy as np
 from minigrad.autograd.function import Function
 from minigrad.ops._util import array_of, as_tensor
 from minigrad.ops.binary import where
+from minigrad.ops.nn_ops import fresh, inplace
 from minigrad.ops.unary import erf, erf_array, exp, sigmoid, tanh
 from minigrad.tensor import Tensor
 
@@ -70,7 +71,11 @@ class GELU(Function):
     """y = x·Φ(x), Φ the standard normal CDF;  dx = dy · (Φ(x) + x·φ(x)).
 
     With ``approximate='tanh'`` (GPT-2's form): y = ½x(1 + tanh u),
-    u = √(2/π)(x + 0.044715x³), and dx = dy · (½(1 + tanh u) + ½x(1 - tanh²u)·du/dx).
+    u = √(2/π)(x + 0.044715x³), and dx = dy · (½(1 + tanh u) + ½x(1 - tanh²u)·du/dx),
+    du/dx = √(2/π)(1 + 3·0.044715x²).
+
+    Only x is kept; backward recomputes tanh u (one pass) rather than hold a second
+    activation-sized array. The in-place steps act on new arrays only.
     """
 
     array_backward = True
@@ -80,20 +85,48 @@ class GELU(Function):
         ctx.save_for_backward(x)
         ctx.approximate = approximate
         if approximate == "tanh":
-            u = _SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)
-            return 0.5 * x * (1.0 + np.tanh(u))
-        return 0.5 * x * (1.0 + erf_array(x * _INV_SQRT_2))
+            y = fresh(x * x)
+            y *= _SQRT_2_OVER_PI * 0.044715
+            y += _SQRT_2_OVER_PI
+            y *= x  # u
+            np.tanh(y, out=y)
+        else:
+            y = fresh(erf_array(x * _INV_SQRT_2))
+        y += 1.0
+        y *= x
+        y *= 0.5
+        return y
 
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         if ctx.approximate == "tanh":
-            t = tanh((x + x * x * x * 0.044715) * _SQRT_2_OVER_PI)
-            du = (x * x * (3 * 0.044715) + 1) * _SQRT_2_OVER_PI
-            return g * ((t + 1) * 0.5 + x * 0.5 * (1 - t * t) * du)
-        cdf = (erf(x * _INV_SQRT_2) + 1) * 0.5
-        pdf = exp(x * x * -0.5) * _INV_SQRT_2PI
-        return g * (cdf + x * pdf)
+            # d = ½(1 + t) + ½x(1 - t²)·du/dx with t = tanh u, computed as
+            # -½((t² - 1)·x·du/dx - t - 1): three new arrays, the rest in place.
+            w = x * x
+            w *= _SQRT_2_OVER_PI * 0.044715  # w = √(2/π)·0.044715x²
+            t = w + _SQRT_2_OVER_PI
+            t *= x  # u = x(√(2/π) + w)
+            t = inplace(np.tanh, tanh, t)
+            x_du = w  # x·du/dx = x(√(2/π) + 3w), in w's place
+            x_du *= 3.0
+            x_du += _SQRT_2_OVER_PI
+            x_du *= x
+            d = t * t
+            d -= 1
+            d *= x_du
+            d -= t
+            d -= 1
+            d *= -0.5
+        else:
+            d = erf(x * _INV_SQRT_2)  # d = Φ(x) + x·φ(x)
+            d += 1
+            d *= 0.5
+            pdf = exp(x * x * -0.5)
+            pdf *= x * _INV_SQRT_2PI
+            d += pdf
+        d *= g
+        return d
 
 
 class SiLU(Function):

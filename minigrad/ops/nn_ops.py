@@ -7,6 +7,7 @@ rather than the chain of primitive nodes the formula would otherwise record.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -15,9 +16,55 @@ from minigrad import random
 from minigrad.autograd.function import Function
 from minigrad.ops._util import array_op, as_tensor
 from minigrad.ops.indexing import IndexAdd
+from minigrad.ops.linalg import matmul
 from minigrad.ops.reduce import mean, sum
+from minigrad.ops.shape import squeeze, unsqueeze
 from minigrad.ops.unary import exp, rsqrt
 from minigrad.tensor import Tensor, _normalize_dim, normalize_dims
+
+
+def fresh(a: Any) -> np.ndarray:
+    """``a`` as an ndarray the caller may overwrite: NumPy arithmetic on 0-d arrays gives
+    scalars, which ``out=`` cannot take. (For results of arithmetic, which are new.)"""
+    return a if type(a) is np.ndarray else np.asarray(a)
+
+
+def inplace(ufunc: np.ufunc, op: Callable[[Any], Any], a: Any) -> Any:
+    """``op(a)``: recorded on a Tensor; on an array the caller owns, ``ufunc`` in place
+    (no new array: allocating one costs as much as a pass over it)."""
+    return ufunc(a, out=a) if type(a) is np.ndarray else op(a)
+
+
+def rowdot(a: Any, b: Any) -> Any:
+    """Σ over the last dim of a·b, kept as a dim of size 1 (Tensors or arrays): one
+    batched (1×n)(n×1) matrix product, with no temporary the size of ``a``."""
+    return squeeze(matmul(unsqueeze(a, -2), unsqueeze(b, -1)), -1)
+
+
+def softmax_(a: np.ndarray, axis: int) -> np.ndarray:
+    """softmax along ``axis`` computed in place in ``a`` (an array the caller owns)."""
+    a -= a.max(axis=axis, keepdims=True)
+    np.exp(a, out=a)
+    a *= 1.0 / a.sum(axis=axis, keepdims=True)
+    return a
+
+
+def keep_mask(shape: tuple[int, ...], p: float) -> np.ndarray:
+    """Booleans, each True with probability 1 - p (dropout's keep mask).
+
+    Uniform 32-bit integers u, kept where u ≥ p·2³² (a probability exact to 2⁻³²). They
+    are the global generator's raw 64-bit draws cut in two, which costs half as much as
+    drawing floats."""
+    if p >= 1.0:
+        return np.zeros(shape, dtype=bool)
+    n = int(np.prod(shape))
+    raw = random.generator().bit_generator.random_raw((n + 1) // 2)
+    return (raw.view(np.uint32)[:n] >= np.uint32(min(p * 2.0**32, 2.0**32 - 1))).reshape(shape)
+
+
+def keep_scale(p: float) -> float:
+    """1/(1 - p), the scale of the kept elements (0 when p = 1: nothing is kept)."""
+    return 0.0 if p >= 1.0 else 1.0 / (1.0 - p)
 
 
 class Softmax(Function):
@@ -28,8 +75,7 @@ class Softmax(Function):
 
     @staticmethod
     def forward(ctx, x, axis):
-        e = np.exp(x - x.max(axis=axis, keepdims=True))
-        y = e / e.sum(axis=axis, keepdims=True)
+        y = softmax_(np.array(x, copy=True), axis)
         ctx.save_for_backward(y)
         ctx.axis = axis
         return y
@@ -37,7 +83,10 @@ class Softmax(Function):
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
-        return y * (g - sum(g * y, ctx.axis, keepdim=True))
+        last = ctx.axis == y.ndim - 1
+        dx = g - (rowdot(g, y) if last else sum(g * y, ctx.axis, keepdim=True))
+        dx *= y  # in place on arrays; a new node on tensors (Tensor has no ``*=``)
+        return dx
 
 
 class LogSoftmax(Function):
@@ -48,8 +97,8 @@ class LogSoftmax(Function):
 
     @staticmethod
     def forward(ctx, x, axis):
-        shifted = x - x.max(axis=axis, keepdims=True)
-        y = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+        y = fresh(x - x.max(axis=axis, keepdims=True))
+        y -= np.log(np.exp(y).sum(axis=axis, keepdims=True))
         ctx.save_for_backward(y)
         ctx.axis = axis
         return y
@@ -57,7 +106,10 @@ class LogSoftmax(Function):
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
-        return g - exp(y) * sum(g, ctx.axis, keepdim=True)
+        dx = exp(y)
+        dx *= -sum(g, ctx.axis, keepdim=True)
+        dx += g
+        return dx
 
 
 class LayerNorm(Function):
@@ -66,8 +118,10 @@ class LayerNorm(Function):
     With N normalised elements, gradient ĝ = dy·w:
         dx = (1/√(σ²+ε)) · (ĝ - mean(ĝ) - x̂ · mean(ĝ · x̂)),
         dw = Σ dy·x̂ over the batch dims,  db = Σ dy over the batch dims.
-    Under ``create_graph`` the same formula is evaluated with graph-recording ops
-    on the input, so second derivatives are exact too.
+    Only x, w and the per-row μ and 1/√(σ²+ε) are kept: backward rebuilds x̂ from them
+    (one pass) rather than hold a second activation-sized array. Under ``create_graph``
+    x̂ and 1/σ are recomputed with graph-recording ops on the input, so second
+    derivatives are exact too.
     """
 
     array_backward = True
@@ -75,13 +129,16 @@ class LayerNorm(Function):
     @staticmethod
     def forward(ctx, x, w, b, axes, eps):
         mu = x.mean(axis=axes, keepdims=True)
-        xc = x - mu
-        var = (xc * xc).mean(axis=axes, keepdims=True)
+        y = fresh(x - mu)
+        rows = y.reshape(-1, w.size)  # (batch, N) view: σ² as one dot product per row
+        var = np.einsum("ij,ij->i", rows, rows).reshape(mu.shape) / w.size
         rstd = 1.0 / np.sqrt(var + eps)
-        xhat = xc * rstd
+        y *= rstd  # x̂
+        y *= w
+        y += b
         ctx.save_for_backward(x, w)
-        ctx.axes, ctx.eps, ctx.xhat, ctx.rstd = axes, eps, xhat, rstd
-        return xhat * w + b if w is not None else xhat
+        ctx.axes, ctx.eps, ctx.mu, ctx.rstd = axes, eps, mu, rstd
+        return y
 
     @staticmethod
     def backward(ctx, g):
@@ -94,15 +151,24 @@ class LayerNorm(Function):
             rstd = rsqrt(mean(xc * xc, axes, keepdim=True) + ctx.eps)
             xhat = xc * rstd
         else:
-            xhat, rstd = ctx.xhat, ctx.rstd
+            rstd = ctx.rstd
+            xhat = x - ctx.mu
+            xhat *= rstd
+        need = ctx.needs_input_grad
         batch = tuple(range(x.ndim - len(axes)))
-        gh = g * w
+        dw = sum(g * xhat, batch) if need[1] else None
+        db = sum(g, batch) if need[2] else None
         dx = None
-        if ctx.needs_input_grad[0]:
-            centered = gh - mean(gh, axes, keepdim=True)
-            dx = rstd * (centered - xhat * mean(gh * xhat, axes, keepdim=True))
-        dw = sum(g * xhat, batch) if ctx.needs_input_grad[1] else None
-        db = sum(g, batch) if ctx.needs_input_grad[2] else None
+        if need[0]:  # in place on new arrays: ĝ, then dx in its place
+            dx = g * w
+            if len(axes) == 1:
+                m_gx = rowdot(dx, xhat) * (1.0 / x.shape[-1])
+            else:
+                m_gx = mean(dx * xhat, axes, keepdim=True)
+            dx -= mean(dx, axes, keepdim=True)
+            xhat *= m_gx  # x̂ is not needed any more
+            dx -= xhat
+            dx *= rstd
         return dx, dw, db
 
 
@@ -126,19 +192,28 @@ class Embedding(Function):
 
 
 class Dropout(Function):
-    """y = x · m / (1 - p), m ~ Bernoulli(1 - p);  dx = dy · m / (1 - p)."""
+    """y = x · m / (1 - p), m ~ Bernoulli(1 - p);  dx = dy · m / (1 - p).
+
+    m is saved as booleans: a quarter of the memory of a float32 mask, freed as soon
+    as this node's backward has run."""
 
     array_backward = True
 
     @staticmethod
     def forward(ctx, x, p):
-        keep = random.generator().random(x.shape) >= p
-        ctx.scale = (keep / (1.0 - p)).astype(x.dtype)
-        return x * ctx.scale
+        keep = keep_mask(x.shape, p)
+        ctx.save_for_backward(keep)
+        ctx.scale = keep_scale(p)
+        y = x * keep
+        y *= ctx.scale
+        return y
 
     @staticmethod
     def backward(ctx, g):
-        return g * ctx.scale
+        (keep,) = ctx.saved_tensors
+        dx = g * keep
+        dx *= ctx.scale
+        return dx
 
 
 # ------------------------------------------------------------------ functional API

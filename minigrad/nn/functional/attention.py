@@ -8,24 +8,255 @@ is; a boolean mask is turned into M. Beware the opposite conventions, kept from
 PyTorch: in ``scaled_dot_product_attention`` True means "may attend", while in
 multi-head attention's ``attn_mask`` and ``key_padding_mask`` True means "masked out".
 
-Everything is a composition of differentiable ops (matmul, softmax, where, ...), so
-the gradient with respect to queries, keys, values and projection weights comes from
-autograd.
+The whole formula is one graph node, :class:`Attention`, with its closed-form
+backward: of the (L, S) intermediates only the softmax weights (and dropout's
+boolean mask) are kept for backward, and boolean masks are applied in place (the
+causal one is built once per size).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
 import numpy as np
 
-from minigrad import ops
+from minigrad import dtypes, ops
+from minigrad.autograd.function import Function
 from minigrad.nn.functional._util import float_input
-from minigrad.ops._util import as_tensor, constant
+from minigrad.ops._util import as_tensor, constant, is_array, sum_to
+from minigrad.ops.nn_ops import keep_mask, keep_scale, rowdot, softmax_
 from minigrad.tensor import Tensor
 
 __all__ = ["multi_head_attention_forward", "scaled_dot_product_attention"]
+
+
+class Attention(Function):
+    """O = dropout(softmax(Q Kᵀ·s + M)) V over the last two dims, as one node.
+
+    Forward, per batch entry (Q: L×E, K: S×E, V: S×Ev):
+        A = Q Kᵀ·s + M,   P = softmax(A) (each row),   P̃ = P ⊙ D/(1 - p),   O = P̃ V,
+    where M is a float mask (an optional fourth input, which may require grad) and/or
+    ``fill`` wherever the boolean mask ``blocked`` is True; D is dropout's keep mask.
+    Backward, from dO:
+        dV = P̃ᵀ dO,   dP = (dO Vᵀ) ⊙ D/(1 - p),
+        dA = P ⊙ (dP - rowsum(dP ⊙ P))   (softmax's Jacobian),   dM = dA,
+        dQ = dA K·s,   dK = dAᵀ Q·s      (each summed back over broadcast batch dims).
+
+    Kept for backward: Q, K, V (the inputs), P and D (booleans). Under ``create_graph``
+    P is recomputed from Q and K with graph-recording ops, so second derivatives are
+    exact.
+    """
+
+    array_backward = True
+
+    @staticmethod
+    def forward(ctx, q, k, v, mask=None, *, blocked, fill, scale, dropout_p):
+        ctx.blocked, ctx.fill, ctx.scale, ctx.dropout_p = blocked, fill, scale, dropout_p
+        out, kept = _forward(ctx, q, k, v, mask)
+        ctx.save_for_backward(q, k, v, *([] if mask is None else [mask]), *kept)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        q, k, v, *rest = ctx.saved_tensors
+        mask = rest.pop(0) if len(ctx.needs_input_grad) == 4 else None
+        need = ctx.needs_input_grad
+        dq, dk, dv, da = _grads(ctx, g, q, k, v, mask, rest, need[:3])
+        grads = tuple(
+            None if d is None else sum_to(d, x.shape) for d, x in ((dq, q), (dk, k), (dv, v))
+        )
+        if mask is None:
+            return grads
+        return grads + (sum_to(da, mask.shape) if need[3] else None,)
+
+
+class PackedAttention(Function):
+    """:class:`Attention` with H heads over a packed input, in the layouts of a model's
+    projections: X = [Q | K | V] of shape (B, T, 3·H·D) (one product's output) and
+    O of shape (B, T, H·D), heads side by side. So neither splitting X into heads nor
+    merging the heads of O costs a copy or a graph node, and dX = [dQ | dK | dV] is
+    one new array. Math, masks and saved arrays as :class:`Attention` (no float mask).
+    """
+
+    array_backward = True
+
+    @staticmethod
+    def forward(ctx, x, *, heads, blocked, fill, scale, dropout_p):
+        ctx.blocked, ctx.fill, ctx.scale, ctx.dropout_p = blocked, fill, scale, dropout_p
+        ctx.heads = heads
+        q, k, v = _unpack_heads(x, heads)
+        b, t = x.shape[:2]
+        out = np.empty((b, t, heads, v.shape[-1]), dtype=x.dtype)
+        _, kept = _forward(ctx, q, k, v, None, out=out.swapaxes(1, 2))
+        ctx.save_for_backward(x, *kept)
+        return out.reshape(b, t, -1)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, *rest = ctx.saved_tensors
+        b, t, _ = x.shape
+        q, k, v = _unpack_heads(x, ctx.heads)
+        g = ops.reshape(g, (b, t, ctx.heads, -1)).swapaxes(1, 2)
+        grads = _grads(ctx, g, q, k, v, None, rest, (True, True, True))[:3]
+        stack = np.stack if is_array(grads[0]) else ops.stack
+        return ops.reshape(stack([d.swapaxes(1, 2) for d in grads], 2), x.shape)
+
+
+def _unpack_heads(x: Any, heads: int) -> tuple[Any, Any, Any]:
+    """(B, T, 3·H·D) -> Q, K, V of shape (B, H, T, D): strided views of x (Tensors or arrays)."""
+    b, t, n = x.shape
+    x = ops.permute(ops.reshape(x, (b, t, 3, heads, n // (3 * heads))), (2, 0, 3, 1, 4))
+    return x[0], x[1], x[2]
+
+
+def _forward(
+    ctx: Function,
+    q: np.ndarray,
+    k: np.ndarray,
+    v: np.ndarray,
+    mask: np.ndarray | None,
+    out: np.ndarray | None = None,
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The forward of :class:`Attention` on arrays: (O, the arrays backward needs: P and,
+    with dropout, D). ``out``: where to write O."""
+    a = np.matmul(q, k.swapaxes(-1, -2))
+    if ctx.scale != 1.0:
+        a *= ctx.scale
+    p = softmax_(_apply_masks(a, mask, ctx.blocked, ctx.fill), -1)
+    if ctx.dropout_p == 0.0:
+        return np.matmul(p, v, out=out), [p]
+    keep = keep_mask(p.shape, ctx.dropout_p)
+    o = np.matmul(p * keep, v, out=out)
+    o *= keep_scale(ctx.dropout_p)  # P̃ V = ((P ⊙ D) V)/(1 - p): scale the smaller array
+    return o, [p, keep]
+
+
+def _grads(
+    ctx: Function,
+    g: Any,
+    q: Any,
+    k: Any,
+    v: Any,
+    mask: Any,
+    kept: list[Any],
+    need: tuple[bool, ...],
+) -> tuple[Any, Any, Any, Any]:
+    """dQ, dK, dV (None where not needed, not yet summed over broadcast dims) and dA, by
+    the formulas of :class:`Attention`, on arrays or (``create_graph``) on Tensors."""
+    p, keep = kept[0], (kept[1] if len(kept) > 1 else None)
+    if not is_array(q):  # create_graph: P as a function of Q and K (and M)
+        p = attention_weights(q, k, mask, ctx.blocked, ctx.fill, ctx.scale)
+    if keep is not None:  # dropout's 1/(1 - p) goes on dO, smaller than P or dP
+        g = g * keep_scale(ctx.dropout_p)
+    dv = ops.matmul((p if keep is None else p * keep).swapaxes(-1, -2), g) if need[2] else None
+    da = ops.matmul(g, v.swapaxes(-1, -2))  # dP, then dA in place
+    if keep is not None:
+        da *= keep
+    da -= rowdot(da, p)
+    da *= p
+    dq = dk = None
+    if need[0]:
+        dq = ops.matmul(da, k)
+        dq *= ctx.scale
+    if need[1]:
+        dk = ops.matmul(da.swapaxes(-1, -2), q)
+        dk *= ctx.scale
+    return dq, dk, dv, da
+
+
+def _apply_masks(
+    a: np.ndarray, mask: np.ndarray | None, blocked: np.ndarray | None, fill: float
+) -> np.ndarray:
+    """A + M, then ``fill`` where ``blocked``: in place in the new array ``a``."""
+    shapes = [m.shape for m in (mask, blocked) if m is not None]
+    if not shapes:
+        return a
+    shape = np.broadcast_shapes(a.shape, *shapes)
+    if shape != a.shape:  # rare: a mask with more batch dims than Q Kᵀ
+        a = np.array(np.broadcast_to(a, shape))
+    if mask is not None:
+        a += mask
+    if blocked is not None:
+        np.copyto(a, fill, where=blocked)
+    return a
+
+
+def attention_weights(
+    q: Tensor,
+    k: Tensor,
+    mask: Tensor | None,
+    blocked: np.ndarray | None,
+    fill: float,
+    scale: float,
+) -> Tensor:
+    """softmax(Q Kᵀ·s + M) with graph-recording ops: :class:`Attention`'s P, for a
+    backward that must be differentiable and for callers that return the weights."""
+    a = ops.matmul(q, k.swapaxes(-1, -2)) * scale
+    if mask is not None:
+        a = a + mask
+    if blocked is not None:
+        a = ops.where(constant(blocked, np.bool_), constant(fill, a.dtype), a)
+    return ops.softmax(a, -1)
+
+
+def _check_dropout(p: float) -> None:
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+
+
+def attention(
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    mask: Tensor | None = None,
+    blocked: np.ndarray | None = None,
+    fill: float = -math.inf,
+    scale: float = 1.0,
+    dropout_p: float = 0.0,
+) -> Tensor:
+    """dropout(softmax(Q Kᵀ·s + M)) V (see :class:`Attention`): q (..., L, E), k (..., S, E),
+    v (..., S, Ev); ``mask`` a float tensor added to the scores, ``blocked`` a boolean
+    array (True = may not attend) whose scores become ``fill``; both broadcast to
+    (..., L, S)."""
+    _check_dropout(dropout_p)
+    dt = dtypes.result_type(q, k, v)
+    q, k, v = as_tensor(q, dt), as_tensor(k, dt), as_tensor(v, dt)
+    params = dict(blocked=blocked, fill=fill, scale=float(scale), dropout_p=float(dropout_p))
+    if mask is None:
+        return Attention.apply(q, k, v, **params)
+    return Attention.apply(q, k, v, as_tensor(mask, dt), **params)
+
+
+def packed_attention(
+    x: Tensor,
+    heads: int,
+    blocked: np.ndarray | None = None,
+    fill: float = -math.inf,
+    scale: float = 1.0,
+    dropout_p: float = 0.0,
+) -> Tensor:
+    """Multi-head self-attention over packed projections (see :class:`PackedAttention`):
+    x = [Q | K | V] of shape (B, T, 3·H·D) -> (B, T, H·D); ``blocked`` broadcasts to
+    (B, H, T, T)."""
+    if x.ndim != 3 or x.shape[-1] % (3 * heads):
+        raise RuntimeError(
+            f"packed_attention: expected (batch, seq, 3·heads·head_dim) with {heads} heads, "
+            f"got {x.shape}"
+        )
+    _check_dropout(dropout_p)
+    params = dict(blocked=blocked, fill=fill, scale=float(scale), dropout_p=float(dropout_p))
+    return PackedAttention.apply(x, heads=heads, **params)
+
+
+@functools.lru_cache(maxsize=32)
+def causal_blocked(l_len: int, s_len: int) -> np.ndarray:
+    """The causal mask as "blocked" booleans: True where key j > query i (top-left
+    aligned, as PyTorch). Built once per size, and read-only since it is shared."""
+    blocked = np.triu(np.ones((l_len, s_len), dtype=bool), 1)
+    blocked.flags.writeable = False
+    return blocked
 
 
 def _repeat_heads(x: Tensor, repeats: int) -> Tensor:
@@ -74,25 +305,19 @@ def scaled_dot_product_attention(
                 f"{hk} key/value heads"
             )
         k, v = _repeat_heads(k, hq // hk), _repeat_heads(v, hq // hk)
-    l_len, s_len = q.shape[-2], k.shape[-2]
     scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else scale
-    scores = ops.matmul(q, ops.transpose(k, -2, -1)) * scale
+    mask = blocked = None
     if is_causal:
         if attn_mask is not None:
             raise RuntimeError(
                 "scaled_dot_product_attention: attn_mask must be None when is_causal=True"
             )
-        attn_mask = Tensor._from_op(np.tril(np.ones((l_len, s_len), dtype=bool)), None)
-    if attn_mask is not None:
+        blocked = causal_blocked(q.shape[-2], k.shape[-2])
+    elif attn_mask is not None:
         mask = as_tensor(attn_mask)
         if mask.dtype == np.bool_:
-            scores = ops.where(mask, scores, constant(-math.inf, scores.dtype))
-        else:
-            scores = scores + mask
-    weights = ops.softmax(scores, -1)
-    if dropout_p > 0.0:
-        weights = ops.dropout(weights, dropout_p, True)
-    return ops.matmul(weights, v)
+            mask, blocked = None, ~mask.data
+    return attention(q, k, v, mask, blocked, -math.inf, scale, dropout_p)
 
 
 def _float_mask(mask: Tensor | None, dtype: np.dtype, name: str) -> Tensor | None:
@@ -255,13 +480,15 @@ def multi_head_attention_forward(
 
     if not training:
         dropout_p = 0.0
-    scores = ops.matmul(q * (1.0 / math.sqrt(head_dim)), ops.transpose(k, -2, -1))
-    if attn_mask is not None:
-        scores = scores + attn_mask
-    weights = ops.softmax(scores, -1)
-    if dropout_p > 0.0:
-        weights = ops.dropout(weights, dropout_p, True)
-    out = ops.matmul(weights, v)  # (N·H, L, d)
+    scale = 1.0 / math.sqrt(head_dim)
+    weights = None
+    if need_weights:  # the weights are an output too: compose them from recorded ops
+        weights = attention_weights(q, k, attn_mask, None, 0.0, scale)
+        if dropout_p > 0.0:
+            weights = ops.dropout(weights, dropout_p, True)
+        out = ops.matmul(weights, v)  # (N·H, L, d)
+    else:
+        out = attention(q, k, v, attn_mask, scale=scale, dropout_p=dropout_p)
     out = ops.reshape(ops.transpose(out, 0, 1), (tgt_len * bsz, embed_dim))
     out = ops.reshape(ops.linear(out, out_proj_weight, out_proj_bias), (tgt_len, bsz, embed_dim))
 
