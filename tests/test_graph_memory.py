@@ -152,3 +152,21 @@ def test_leaf_gradients_never_alias_other_arrays(graph) -> None:
     for o, snapshot in zip(others, before):
         assert not np.shares_memory(a.grad.data, o)
         np.testing.assert_array_equal(o, snapshot)
+
+
+@pytest.mark.parametrize("first", [True, False], ids=["pass-through-first", "pass-through-last"])
+def test_summing_a_leafs_gradients_in_place_leaves_other_holders_intact(first: bool) -> None:
+    """A leaf used twice gets its contributions summed, in place when the engine alone
+    holds the running sum; an array someone else also holds (here a retained ``.grad``
+    of a pass-through node) must keep its value."""
+    a = minigrad.randn(4, 3, requires_grad=True)
+    b = minigrad.randn(4, 3)
+    x = minigrad.randn(2, 3)
+    y = a + 0.0  # its backward hands the incoming gradient array on unchanged
+    y.retain_grad()
+    terms = [(y * b).sum(), F.linear(x, a).sum() + (a * 3.0).sum()]
+    loss = terms[0] + terms[1] if first else terms[1] + terms[0]
+    loss.backward()
+    np.testing.assert_allclose(y.grad.data, b.data)  # d loss / d y = b, untouched
+    expected = b.data + x.data.sum(0) + 3.0  # the three uses of a
+    np.testing.assert_allclose(a.grad.data, expected, rtol=1e-5, atol=1e-5)

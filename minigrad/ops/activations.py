@@ -32,7 +32,7 @@ class ReLU(Function):
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
-        return g * (array_of(y) > 0).astype(g.dtype)
+        return g * (array_of(y) > 0)  # a bool mask: no float-sized mask array
 
 
 class LeakyReLU(Function):

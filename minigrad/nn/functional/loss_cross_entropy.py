@@ -182,8 +182,7 @@ class CrossEntropy(Function):
             if target.valid is not None:  # an ignored position may have picked -inf
                 loss = np.where(target.valid, loss, 0).astype(x.dtype, copy=False)
             e /= sum_e  # softmax(x), kept for the backward
-        ctx.save_for_backward(x)
-        ctx.p = e
+        ctx.save_for_backward(x, e)  # e = softmax(x): saved, so freed right after backward
         ctx.target, ctx.weight, ctx.smoothing = target, weight, smoothing
         ctx.reduction, ctx.axis = reduction, axis
         if reduction == "none":
@@ -197,7 +196,7 @@ class CrossEntropy(Function):
 
     @staticmethod
     def backward(ctx, g):
-        (x,) = ctx.saved_tensors
+        x, p = ctx.saved_tensors
         axis, tgt, weight, eps = ctx.axis, ctx.target, ctx.weight, ctx.smoothing
         c, dt = x.shape[axis], x.dtype
         if ctx.reduction == "none":
@@ -215,7 +214,7 @@ class CrossEntropy(Function):
                 s = s + (eps / c) * total_w * (1.0 if tgt.valid is None else tgt.valid)
             s = np.expand_dims(s, axis).astype(dt, copy=False)
         if is_array(g):  # no graph recorded: g·(s·p - q) on arrays, one new array
-            d = ctx.p * s
+            d = p * s
             _add_target(d, tgt, weight, eps, axis, -1.0)
             d *= g
             return d.astype(dt, copy=False)
