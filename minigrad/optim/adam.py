@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.optim.optimizer import Optimizer, ParamsT, check_non_negative, lerp_
+from minigrad.optim.optimizer import Optimizer, ParamsT, check_non_negative, in_pieces, lerp_
 
 
 class Adam(Optimizer):
@@ -73,43 +73,42 @@ class Adam(Optimizer):
             state["exp_avg_sq"] = np.zeros_like(param)
             if group["amsgrad"]:
                 state["max_exp_avg_sq"] = np.zeros_like(param)
-        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-
-        if group["maximize"]:
-            grad = -grad
         state["step"] += 1
         step = state["step"]
-        if weight_decay != 0:
-            if group["decoupled_weight_decay"]:
-                param *= 1 - lr * weight_decay
-            else:
-                grad = grad + weight_decay * param
-
-        # One scratch array serves every temporary below in turn: a large model would
-        # otherwise allocate (and page-fault in) several parameter-sized arrays per step.
-        scratch = np.empty_like(param)
-        lerp_(exp_avg, grad, 1 - beta1, scratch)
-        exp_avg_sq *= beta2
-        np.multiply(grad, 1 - beta2, out=scratch)  # (1 - β2)·g·g, in torch's addcmul order
-        scratch *= grad
-        exp_avg_sq += scratch
-
         bias_correction1 = 1 - beta1**step
         bias_correction2 = 1 - beta2**step
         step_size = lr / bias_correction1
         bias_correction2_sqrt = bias_correction2**0.5
+        amsgrad, decoupled = group["amsgrad"], group["decoupled_weight_decay"]
+        arrays = [param, grad, state["exp_avg"], state["exp_avg_sq"]]
+        if amsgrad:
+            arrays.append(state["max_exp_avg_sq"])
 
-        if group["amsgrad"]:
-            max_exp_avg_sq = state["max_exp_avg_sq"]
-            np.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
-            denom = np.sqrt(max_exp_avg_sq, out=scratch)
-        else:
-            denom = np.sqrt(exp_avg_sq, out=scratch)
-        denom /= bias_correction2_sqrt
-        denom += eps
-        update = -step_size * exp_avg
-        update /= denom
-        param += update
+        # Piece by piece (see ``in_pieces``): the same operations on each element.
+        for param, grad, exp_avg, exp_avg_sq, *vmax, scratch in in_pieces(*arrays):
+            if group["maximize"]:
+                grad = -grad
+            if weight_decay != 0:
+                if decoupled:
+                    param *= 1 - lr * weight_decay
+                else:
+                    grad = grad + weight_decay * param
+            # The scratch piece serves the temporaries below in turn.
+            lerp_(exp_avg, grad, 1 - beta1, scratch)
+            exp_avg_sq *= beta2
+            np.multiply(grad, 1 - beta2, out=scratch)  # (1 - β2)·g·g: torch's addcmul order
+            scratch *= grad
+            exp_avg_sq += scratch
+            if amsgrad:
+                np.maximum(vmax[0], exp_avg_sq, out=vmax[0])
+                denom = np.sqrt(vmax[0], out=scratch)
+            else:
+                denom = np.sqrt(exp_avg_sq, out=scratch)
+            denom /= bias_correction2_sqrt
+            denom += eps
+            update = -step_size * exp_avg
+            update /= denom
+            param += update
 
 
 class AdamW(Adam):
