@@ -3,8 +3,10 @@
 The runner itself imports neither NumPy's BLAS nor PyTorch: it starts one worker
 process per group of backends (``minigrad`` + ``numpy``; ``torch-cpu``; CUDA), with the
 thread count in the environment before their imports, and sends them jobs (see
-:mod:`benchmarks.worker`). The two CPU workers import concurrently, then run one after
-the other, so no two measurements ever overlap.
+:mod:`benchmarks.worker`). The two CPU workers import concurrently, then take turns,
+workload by workload (minigrad, PyTorch, NumPy): no two measurements ever overlap, and
+the figures that a ratio compares are taken moments apart, not minutes (a shared
+machine's speed drifts).
 """
 
 from __future__ import annotations
@@ -216,14 +218,20 @@ def _worker(name: str, keys: list[str], fork: bool, names: list[str], args: Any)
     return Worker(name, setup, args.threads, args.out / "logs" / f"{name}.log")
 
 
-def _run_jobs(w: Worker, jobs: list[tuple[str, str]], quick: bool, bar: Any) -> list[dict]:
-    up = w.ready()
+def _run_jobs(
+    workers: dict[str, Worker], jobs: list[tuple[str, str]], quick: bool, bar: Any
+) -> list[dict]:
+    """Run ``jobs`` in order, each (workload, backend) on the worker for its backend."""
+    distinct = list({id(w): w for w in workers.values()}.values())  # one worker, many keys
+    up = {id(w): w.ready() for w in distinct}
     rows = []
     for name, key in jobs:
+        w = workers[key]
         bar.set_postfix_str(f"{name} / {key}")
-        rows.append(_job(w, up, name, key, quick))
+        rows.append(_job(w, up[id(w)], name, key, quick))
         bar.update()
-    w.close()
+    for w in distinct:
+        w.close()
     return rows
 
 
@@ -246,19 +254,18 @@ def run_suite(args: argparse.Namespace) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     names = selected(args)
     has = {k: [n for n in names if k in WORKLOADS[n].backends] for k in LABELS}
-    numpy_jobs = [(n, k) for n in names for k in ("minigrad", "numpy") if n in has[k]]
-    torch_jobs = [(n, "torch-cpu") for n in has["torch-cpu"]]
+    cpu_jobs = [(n, k) for n in names for k in ("minigrad", "torch-cpu", "numpy") if n in has[k]]
     cuda_jobs = [(n, k) for n in names for k in CUDA_KEYS if n in has[k]]
     cpu_numpy = _worker("cpu-numpy", ["minigrad", "numpy"], True, names, args)
     cpu_torch = _worker("cpu-torch", ["torch-cpu"], True, names, args)
     cpu_numpy.start()  # both import at once; they measure one after the other
     cpu_torch.start()
     started = time.perf_counter()
-    total = len(numpy_jobs) + len(torch_jobs) + len(cuda_jobs)
+    total = len(cpu_jobs) + len(cuda_jobs)
     cuda_facts: dict[str, Any] = {}
     with tqdm(total=total, desc="benchmarks", unit="job", file=sys.stderr) as bar:
-        rows = _run_jobs(cpu_numpy, numpy_jobs, args.quick, bar)
-        rows += _run_jobs(cpu_torch, torch_jobs, args.quick, bar)
+        by_key = {"minigrad": cpu_numpy, "numpy": cpu_numpy, "torch-cpu": cpu_torch}
+        rows = _run_jobs(by_key, cpu_jobs, args.quick, bar)
         cuda_ok = bool(cpu_torch.facts.get("cuda_available"))
         run = [(n, k) for n, k in cuda_jobs if _cuda_skip(args, cuda_ok, k) is None]
         for n, k in cuda_jobs:
@@ -274,7 +281,7 @@ def run_suite(args: argparse.Namespace) -> int:
                 bar.update()
         if run:
             cuda = _worker("cuda", list(CUDA_KEYS), False, names, args)
-            rows += _run_jobs(cuda, run, args.quick, bar)
+            rows += _run_jobs({k: cuda for k in CUDA_KEYS}, run, args.quick, bar)
             cuda_facts = cuda.facts
     if args.device == "cuda" and not cuda_ok:
         print(
