@@ -42,7 +42,16 @@ import numpy as np
 from minigrad import ops
 from minigrad.autograd.function import Function
 from minigrad.nn.functional._util import batched, check_same_dtype, float_input, ntuple
-from minigrad.nn.functional._windows import Pairs, fold_windows, unfold_windows, windows_out
+from minigrad.nn.functional._windows import (
+    Pairs,
+    crop_index,
+    fold_windows,
+    kernel_offsets,
+    offset_index,
+    pad_spatial,
+    unfold_windows,
+    windows_out,
+)
 from minigrad.nn.functional.misc import pad as _pad
 from minigrad.ops import matmul, permute, reshape
 from minigrad.ops import sum as _sum
@@ -63,9 +72,12 @@ class Conv(Function):
     """y = b + W ⋆ x as one GEMM per group on the im2col matrix of x (zero padding
     included); dx = Fold(Wᵀ · dy), dW = dy · colsᵀ, db = Σ dy (see the module docstring).
 
-    The backward recomputes cols from x rather than keeping them from the forward pass:
-    one strided copy, against holding a k₁···k_d times larger array between the passes
-    (the largest array of a small CNN's step)."""
+    The backward does not keep cols from the forward pass (a k₁···k_d times larger array
+    than x, held between the passes). With no graph to record it goes one kernel offset
+    at a time (``_weight_grad_by_offset``, ``_fold_products``): the column array, of
+    either the input or the gradient, is never made whole, which halves a small CNN's
+    peak memory for the same speed. Under ``create_graph`` it recomputes cols with
+    recorded ops, so higher derivatives stay exact."""
 
     array_backward = True
 
@@ -92,19 +104,70 @@ class Conv(Function):
         g_cols = reshape(permute(g, (*range(1, nd + 2), 0)), (groups, w.shape[0] // groups, -1))
         dx = dw = None
         if need[1]:
-            # dWᵀ = cols · dyᵀ (OpenBLAS runs this orientation faster than dy · colsᵀ).
-            cols = _columns(x, kernel, stride, padding, dilation, groups)
-            dw = reshape(matmul(cols, g_cols.swapaxes(1, 2)).swapaxes(1, 2), w.shape)
-            del cols  # before d_cols, its twin in size, is made
+            if isinstance(g_cols, np.ndarray):  # no graph: never make the whole column array
+                dw = _weight_grad_by_offset(x, g_cols, w.shape, g.shape[2:], ctx.params)
+            else:
+                # dWᵀ = cols · dyᵀ (OpenBLAS runs this orientation faster than dy · colsᵀ).
+                cols = _columns(x, kernel, stride, padding, dilation, groups)
+                dw = reshape(matmul(cols, g_cols.swapaxes(1, 2)).swapaxes(1, 2), w.shape)
+                del cols  # before d_cols, its twin in size, is made
         if need[0]:
-            w_cols = reshape(w, (groups, w.shape[0] // groups, -1))
-            d_cols = matmul(w_cols.swapaxes(1, 2), g_cols)  # (G, C/G·K, L·N)
-            d_cols = reshape(d_cols, (x.shape[1], *kernel, *g.shape[2:], x.shape[0]))
-            dx_last = fold_windows(d_cols, x.shape[2:], kernel, dilation, stride, padding, 1)
+            if isinstance(g_cols, np.ndarray):  # no graph: never make the whole column array
+                dx_last = _fold_products(w, g_cols, x.shape, g.shape[2:], ctx.params, kernel)
+            else:
+                w_cols = reshape(w, (groups, w.shape[0] // groups, -1))
+                d_cols = matmul(w_cols.swapaxes(1, 2), g_cols)  # (G, C/G·K, L·N)
+                d_cols = reshape(d_cols, (x.shape[1], *kernel, *g.shape[2:], x.shape[0]))
+                dx_last = fold_windows(d_cols, x.shape[2:], kernel, dilation, stride, padding, 1)
             dx = permute(dx_last, (nd + 1, *range(nd + 1)))
         if len(need) == 2:
             return dx, dw
         return dx, dw, (reshape(_sum(g_cols, 2), (w.shape[0],)) if need[2] else None)
+
+
+def _weight_grad_by_offset(
+    x: np.ndarray, g_cols: np.ndarray, w_shape: tuple[int, ...], out: tuple[int, ...], params
+) -> np.ndarray:
+    """dW = dy · colsᵀ, one kernel offset at a time.
+
+    The columns of offset k are the strided slice x_k = xₚₐd[:, p·s + k·δ, :] of the padded
+    input (C × L·N, batch last), so dW[:, :, k] = dy · x_kᵀ: K small products on copies of
+    one slice each, instead of one product on the K times larger column array."""
+    stride, padding, dilation, groups = params
+    kernel, c = w_shape[2:], x.shape[1]
+    xp = pad_spatial(np.moveaxis(x, 0, -1), padding, 1, 0.0)  # (C, *padded, N)
+    dw = np.empty((groups, w_shape[0] // groups, c // groups, *kernel), g_cols.dtype)
+    for offs in kernel_offsets(kernel):
+        x_k = xp[offset_index(offs, dilation, stride, out, 1)].reshape(groups, c // groups, -1)
+        # dW_kᵀ = x_k · dyᵀ: the orientation OpenBLAS runs faster than dy · x_kᵀ.
+        dw[(..., *offs)] = np.matmul(x_k, g_cols.swapaxes(1, 2)).swapaxes(1, 2)
+    return dw.reshape(w_shape)
+
+
+def _fold_products(
+    w: np.ndarray,
+    g_cols: np.ndarray,
+    x_shape: tuple[int, ...],
+    out: tuple[int, ...],
+    params: tuple,
+    kernel: tuple[int, ...],
+) -> np.ndarray:
+    """dx = Fold(Wᵀ · dy) in the layout (C, *spatial, N), one kernel offset at a time.
+
+    The column gradient Wᵀ·dy has a row (c, k) per input channel and kernel offset; the
+    rows of offset k are W_kᵀ·dy, and Fold adds them into one strided slice of dx. So
+    each W_kᵀ·dy (C × L·N) is made and added in turn: the same sums, but the largest
+    temporary is 1/K of the whole column array (the peak of a CNN's backward)."""
+    stride, padding, dilation, groups = params
+    c, n = x_shape[1], x_shape[0]
+    spatial = x_shape[2:]
+    padded = tuple(lo + size + hi for size, (lo, hi) in zip(spatial, padding))
+    y = np.zeros((c, *padded, n), g_cols.dtype)
+    w_k = w.reshape(groups, w.shape[0] // groups, c // groups, *kernel)
+    for offs in kernel_offsets(kernel):
+        part = np.matmul(w_k[(..., *offs)].swapaxes(1, 2), g_cols)  # (G, C/G, L·N)
+        y[offset_index(offs, dilation, stride, out, 1)] += part.reshape(c, *out, n)
+    return y[crop_index(padding, spatial, 1)]
 
 
 def _conv_padding(op: str, padding: Any, nd: int, kernel, dilation, stride) -> Pairs:

@@ -172,6 +172,7 @@ def _place(g: Any, index: np.ndarray, shape, kernel, dilation, stride, padding) 
     offsets = np.arange(int(np.prod(kernel)), dtype=index.dtype).reshape((-1,) + (1,) * index.ndim)
     onehot = (index == offsets).astype(g.dtype)  # a float mask multiplies faster than a bool
     cols = permute(g, perm) * onehot  # (K, *index.shape): kernel offset first
+    del onehot  # before Fold makes dx: the two are the largest arrays of this backward
     cols = reshape(cols, tuple(kernel) + index.shape)
     lead_kernel = (*range(nd, nd + axis), *range(nd), *range(nd + axis, cols.ndim))
     dx = fold_windows(
