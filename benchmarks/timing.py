@@ -107,4 +107,4 @@ def measure(
         samples.append((time.perf_counter() - t0) / inner)
         if len(samples) >= min_repeats and time.perf_counter() - start >= plan.budget_s:
             break
-    return {**summarize(samples), "inner": inner}
+    return {**summarize(samples), "inner": inner, "samples_s": samples}
