@@ -35,12 +35,44 @@ def erf_array(x: np.ndarray) -> np.ndarray:
     float32's own resolution, and it is ~50x faster than the per-element call.
     """
     if x.dtype == np.float32 or x.dtype == np.float16:
-        z = np.abs(x.astype(np.float64))
-        t = 1.0 / (1.0 + _AS_P * z)
-        a1, a2, a3, a4, a5 = _AS_A
-        poly = t * (a1 + t * (a2 + t * (a3 + t * (a4 + t * a5))))
-        return (np.sign(x) * (1.0 - poly * np.exp(-z * z))).astype(x.dtype)
+        return _erf_as_7_1_26(x)
     return np.asarray(_erf_object(x)).astype(x.dtype if x.dtype.kind == "f" else np.float64)
+
+
+_ERF_PIECE = 1 << 14  # elements per piece: three float64 buffers of it stay in cache
+
+
+def _erf_as_7_1_26(x: np.ndarray) -> np.ndarray:
+    """erf(x) ≈ sign(x)·(1 - t(a₁ + t(a₂ + t(a₃ + t(a₄ + t·a₅))))·e^(-x²)), t = 1/(1 + p|x|)
+    (Abramowitz & Stegun 7.1.26), in float64, rounded to x's dtype.
+
+    About twenty elementwise passes: run piece by piece in preallocated buffers, so that
+    they stay in cache (a GELU over a transformer's activations is several times faster
+    than with whole-array temporaries); each element's arithmetic is the same."""
+    a1, a2, a3, a4, a5 = _AS_A
+    flat = x.reshape(-1)
+    out = np.empty(flat.shape, x.dtype)
+    z, t, poly = (np.empty(min(_ERF_PIECE, flat.size)) for _ in range(3))
+    for i in range(0, flat.size, _ERF_PIECE):
+        xi = flat[i : i + _ERF_PIECE]
+        m = xi.size
+        zi, ti, pi = z[:m], t[:m], poly[:m]
+        np.abs(xi, out=zi)
+        np.multiply(zi, _AS_P, out=ti)
+        ti += 1.0
+        np.divide(1.0, ti, out=ti)  # t
+        np.multiply(ti, a5, out=pi)
+        for a in (a4, a3, a2, a1):
+            pi += a
+            pi *= ti
+        np.multiply(zi, zi, out=zi)
+        np.negative(zi, out=zi)
+        np.exp(zi, out=zi)  # e^(-x²)
+        pi *= zi
+        np.subtract(1.0, pi, out=pi)
+        pi *= np.sign(xi)
+        out[i : i + m] = pi
+    return out.reshape(x.shape)
 
 
 class Neg(Function):
