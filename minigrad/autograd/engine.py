@@ -90,14 +90,31 @@ def _as_tensor(grad: Tensor | np.ndarray) -> Tensor:
     return grad if isinstance(grad, Tensor) else Tensor._from_op(np.asarray(grad), None)
 
 
-def _calibrate_refs() -> int:
-    arr = np.empty(0)
+def _refs_in_call(arr: Any) -> int:
     return sys.getrefcount(arr)
 
 
-# The reference count ``sys.getrefcount`` reports for an array that one local variable
-# alone holds (measured here the same way, so it is right on any CPython version).
-_EXCLUSIVE_REFS = _calibrate_refs()
+def _calibrate_refs() -> int:
+    arr = np.empty(0)  # held by this variable alone
+    return _refs_in_call(arr) - 1
+
+
+# The references that a call like ``_engine_only(arr)`` itself adds to what
+# ``sys.getrefcount`` reports (measured once, the same way, so right on any CPython).
+_CALL_REFS = _calibrate_refs()
+
+
+def _engine_only(arr: Any, holders: int) -> bool:
+    """True when ``arr`` is an ndarray that owns its writeable memory and is referenced
+    by the engine's ``holders`` references alone (the caller's variable among them): no
+    other leaf, hook, retained ``.grad`` or view was given it, so the engine may keep it
+    as a ``.grad`` or add into it in place."""
+    return (
+        type(arr) is np.ndarray
+        and arr.base is None
+        and arr.flags.writeable
+        and sys.getrefcount(arr) <= _CALL_REFS + holders
+    )
 
 
 def _accumulate_leaf(
@@ -163,15 +180,12 @@ def run_backward(
             return
         total = entry[1]
         if (
-            type(total) is np.ndarray
-            and type(grad) is np.ndarray
-            and total.base is None
-            and total.flags.writeable
+            type(grad) is np.ndarray
             and total.dtype == grad.dtype
             and total.shape == grad.shape
-            and sys.getrefcount(total) <= _EXCLUSIVE_REFS + 1  # + 1: the entry holds it
+            and _engine_only(total, holders=2)  # this variable and the entry
         ):
-            # Nothing else sees the running sum (as in flush_leaves below): add in place
+            # Nothing else sees the running sum: add in place
             # rather than allocate a third array (a tied embedding is 154 MB in GPT-2).
             total += grad
         else:
@@ -181,14 +195,7 @@ def run_backward(
         while leaf_sums:
             leaf, grad = leaf_sums.popitem()[1]
             if captured is None:
-                # ``grad`` is exclusive when it owns its memory (no view of another
-                # array) and this variable is its only reference: no other leaf, hook
-                # or retained tensor was given the same array.
-                exclusive = (
-                    type(grad) is np.ndarray
-                    and grad.base is None
-                    and sys.getrefcount(grad) <= _EXCLUSIVE_REFS
-                )
+                exclusive = _engine_only(grad, holders=1)  # this variable alone
                 _accumulate_leaf(leaf, grad, create_graph, exclusive)
                 continue
             grad = _as_tensor(grad)
