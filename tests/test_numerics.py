@@ -113,3 +113,17 @@ def test_extreme_values_match_pytorch(case: tuple, dtype: str) -> None:
 def test_number_of_extreme_cases() -> None:
     # The closing note of the hardening work reports this count.
     assert len(CASES) >= 30
+
+
+def test_float32_erf_in_pieces_is_exact(monkeypatch) -> None:
+    """float32 erf runs piece by piece for the cache (``in_pieces``): each element sees
+    the same operations, so the result equals the whole-array evaluation bit for bit."""
+    from minigrad.ops import _util
+    from minigrad.ops.unary import erf_array
+
+    x = (np.random.default_rng(0).standard_normal((301, 250)) * 3).astype(np.float32)
+    assert x.size > 2 * _util.PIECE
+    pieces = erf_array(x)
+    monkeypatch.setattr(_util, "PIECE", x.size + 1)
+    np.testing.assert_array_equal(pieces, erf_array(x))
+    np.testing.assert_array_equal(erf_array(x.T), erf_array(np.ascontiguousarray(x.T)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -9,6 +10,36 @@ import numpy as np
 from minigrad import dtypes
 from minigrad.autograd.function import Function
 from minigrad.tensor import Tensor
+
+# Elements per piece in ``in_pieces``: the pieces an elementwise computation touches
+# (a few arrays of 128-256 KiB) stay in the CPU's L2 cache between its passes.
+PIECE = 1 << 15
+
+
+def in_pieces(
+    *arrays: np.ndarray, scratch: int = 1, dtype: Any = None
+) -> Iterator[tuple[np.ndarray, ...]]:
+    """Matching flat pieces of same-shaped arrays, each followed by ``scratch`` scratch
+    pieces (of ``dtype``, by default the first array's).
+
+    A computation of many elementwise passes over a large array (an Adam step, the erf
+    polynomial) is limited by memory bandwidth when every pass runs over the whole
+    array. Done piece by piece, all the passes over one piece run while it is in
+    cache: several times faster, and each temporary is piece-sized. The arithmetic per
+    element, and so every rounding, is unchanged. Arrays that are not C-contiguous (no
+    flat view to write through) are passed whole.
+    """
+    first = arrays[0]
+    n = first.size
+    dtype = first.dtype if dtype is None else dtype
+    if n <= PIECE or not all(a.flags.c_contiguous for a in arrays):
+        yield (*arrays, *(np.empty(first.shape, dtype) for _ in range(scratch)))
+        return
+    flat = [a.reshape(-1) for a in arrays]  # views: writes reach the arrays
+    buffers = [np.empty(PIECE, dtype) for _ in range(scratch)]
+    for i in range(0, n, PIECE):
+        j = min(i + PIECE, n)
+        yield (*[f[i:j] for f in flat], *[b[: j - i] for b in buffers])
 
 
 def as_tensor(x: Any, dtype: np.dtype | None = None) -> Tensor:

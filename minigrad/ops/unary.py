@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.autograd.function import Function
-from minigrad.ops._util import array_op, as_tensor, constant, is_array
+from minigrad.ops._util import array_op, as_tensor, constant, in_pieces, is_array
 from minigrad.ops.binary import where
 from minigrad.tensor import Tensor
 
@@ -39,24 +39,19 @@ def erf_array(x: np.ndarray) -> np.ndarray:
     return np.asarray(_erf_object(x)).astype(x.dtype if x.dtype.kind == "f" else np.float64)
 
 
-_ERF_PIECE = 1 << 14  # elements per piece: three float64 buffers of it stay in cache
-
-
 def _erf_as_7_1_26(x: np.ndarray) -> np.ndarray:
     """erf(x) ≈ sign(x)·(1 - t(a₁ + t(a₂ + t(a₃ + t(a₄ + t·a₅))))·e^(-x²)), t = 1/(1 + p|x|)
     (Abramowitz & Stegun 7.1.26), in float64, rounded to x's dtype.
 
-    About twenty elementwise passes: run piece by piece in preallocated buffers, so that
-    they stay in cache (a GELU over a transformer's activations is several times faster
-    than with whole-array temporaries); each element's arithmetic is the same."""
+    About twenty elementwise passes: run piece by piece (``in_pieces``) in float64
+    scratch buffers, so that they stay in cache (a GELU over a transformer's activations
+    is several times faster than with whole-array temporaries); each element's
+    arithmetic is the same."""
     a1, a2, a3, a4, a5 = _AS_A
-    flat = x.reshape(-1)
-    out = np.empty(flat.shape, x.dtype)
-    z, t, poly = (np.empty(min(_ERF_PIECE, flat.size)) for _ in range(3))
-    for i in range(0, flat.size, _ERF_PIECE):
-        xi = flat[i : i + _ERF_PIECE]
-        m = xi.size
-        zi, ti, pi = z[:m], t[:m], poly[:m]
+    if not x.flags.c_contiguous:  # one copy, so that its pieces are flat views
+        x = np.ascontiguousarray(x)
+    out = np.empty(x.shape, x.dtype)
+    for xi, oi, zi, ti, pi in in_pieces(x, out, scratch=3, dtype=np.float64):
         np.abs(xi, out=zi)
         np.multiply(zi, _AS_P, out=ti)
         ti += 1.0
@@ -71,8 +66,8 @@ def _erf_as_7_1_26(x: np.ndarray) -> np.ndarray:
         pi *= zi
         np.subtract(1.0, pi, out=pi)
         pi *= np.sign(xi)
-        out[i : i + m] = pi
-    return out.reshape(x.shape)
+        oi[...] = pi
+    return out
 
 
 class Neg(Function):

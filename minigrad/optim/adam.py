@@ -6,7 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.optim.optimizer import Optimizer, ParamsT, check_non_negative, in_pieces, lerp_
+from minigrad.ops._util import in_pieces
+from minigrad.optim.optimizer import Optimizer, ParamsT, check_non_negative, lerp_
 
 
 class Adam(Optimizer):

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import copy
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeAlias
 
 import numpy as np
@@ -51,33 +51,6 @@ def check_non_negative(value: float, what: str) -> None:
     """Raise PyTorch's ``ValueError("Invalid <what>: <value>")`` when ``value < 0``."""
     if not 0.0 <= value:  # written this way so that NaN is rejected too
         raise ValueError(f"Invalid {what}: {value}")
-
-
-# Elements per piece in ``in_pieces``: the piece of each array an update touches (about
-# six arrays of 128 KiB in float32) stays in the CPU's L2 cache between passes.
-PIECE = 1 << 15
-
-
-def in_pieces(*arrays: np.ndarray) -> Iterator[tuple[np.ndarray, ...]]:
-    """Matching flat pieces of same-shaped arrays, each followed by a scratch piece.
-
-    An update of many elementwise passes (Adam makes about fourteen) over a large
-    parameter is limited by memory bandwidth when every pass runs over the whole
-    array. Done piece by piece, all the passes over one piece run while it is in
-    cache: about twice as fast for a large parameter, and each temporary is piece-sized.
-    The arithmetic per element, and so every rounding, is unchanged. Arrays that are
-    not C-contiguous (no flat view to write through) are passed whole.
-    """
-    first = arrays[0]
-    n = first.size
-    if n <= PIECE or not all(a.flags.c_contiguous for a in arrays):
-        yield (*arrays, np.empty_like(first))
-        return
-    flat = [a.reshape(-1) for a in arrays]  # views: writes reach the arrays
-    scratch = np.empty(PIECE, first.dtype)
-    for i in range(0, n, PIECE):
-        j = min(i + PIECE, n)
-        yield (*[f[i:j] for f in flat], scratch[: j - i])
 
 
 def lerp_(
