@@ -42,6 +42,17 @@ def in_pieces(
         yield (*[f[i:j] for f in flat], *[b[: j - i] for b in buffers])
 
 
+def max_along(x: np.ndarray, axis: int) -> np.ndarray:
+    """``x.max(axis, keepdims=True)``: the shift of every log-sum-exp.
+
+    NumPy reduces the last axis of a 2-D array row by row, slowly when rows are short;
+    with a few columns (a classifier's logits) reducing axis 0 of the transposed copy
+    runs across the rows instead, several times faster for the same result."""
+    if x.ndim == 2 and axis % 2 == 1 and x.shape[1] <= 32:
+        return np.ascontiguousarray(x.T).max(axis=0)[:, None]
+    return x.max(axis=axis, keepdims=True)
+
+
 def as_tensor(x: Any, dtype: np.dtype | None = None) -> Tensor:
     """A Tensor for ``x`` (itself when it already is one and no cast is asked)."""
     if isinstance(x, Tensor):

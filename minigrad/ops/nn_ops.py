@@ -14,7 +14,7 @@ import numpy as np
 
 from minigrad import random
 from minigrad.autograd.function import Function
-from minigrad.ops._util import array_op, as_tensor
+from minigrad.ops._util import array_op, as_tensor, max_along
 from minigrad.ops.indexing import IndexAdd
 from minigrad.ops.linalg import matmul
 from minigrad.ops.reduce import mean, sum
@@ -43,7 +43,7 @@ def rowdot(a: Any, b: Any) -> Any:
 
 def softmax_(a: np.ndarray, axis: int) -> np.ndarray:
     """softmax along ``axis`` computed in place in ``a`` (an array the caller owns)."""
-    a -= a.max(axis=axis, keepdims=True)
+    a -= max_along(a, axis)
     np.exp(a, out=a)
     a *= 1.0 / a.sum(axis=axis, keepdims=True)
     return a
@@ -97,7 +97,7 @@ class LogSoftmax(Function):
 
     @staticmethod
     def forward(ctx, x, axis):
-        y = fresh(x - x.max(axis=axis, keepdims=True))
+        y = fresh(x - max_along(x, axis))
         y -= np.log(np.exp(y).sum(axis=axis, keepdims=True))
         ctx.save_for_backward(y)
         ctx.axis = axis

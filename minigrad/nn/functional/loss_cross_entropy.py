@@ -23,7 +23,7 @@ import numpy as np
 from minigrad.autograd.function import Function
 from minigrad.autograd.grad_mode import is_grad_enabled
 from minigrad.nn.functional.loss_util import float_tensor, reduction_mode
-from minigrad.ops._util import as_tensor, constant, is_array
+from minigrad.ops._util import as_tensor, constant, is_array, max_along
 from minigrad.ops.binary import where
 from minigrad.ops.indexing import gather
 from minigrad.ops.nn_ops import log_softmax, softmax
@@ -167,7 +167,7 @@ class CrossEntropy(Function):
     def forward(ctx, x, target, weight, smoothing, reduction, axis):
         c = x.shape[axis]
         with np.errstate(invalid="ignore", divide="ignore"):
-            shifted = x - _class_max(x, axis)
+            shifted = x - max_along(x, axis)
             e = np.exp(shifted)
             sum_e = e.sum(axis=axis, keepdims=True)
             logp = shifted
@@ -222,17 +222,6 @@ class CrossEntropy(Function):
         q = np.zeros(x.shape, dt)
         _add_target(q, tgt, weight, eps, axis, 1.0)
         return g * (softmax(x, axis) * constant(s, dt) - constant(q, dt))
-
-
-def _class_max(x: np.ndarray, axis: int) -> np.ndarray:
-    """maxₖ xₖ over the class axis (kept as a size-1 axis).
-
-    NumPy reduces the last axis of a 2-D array row by row, slowly when rows are short;
-    with a few classes (the usual classifier) reducing axis 0 of the transposed copy
-    runs across the rows instead, several times faster for the same result."""
-    if x.ndim == 2 and axis == 1 and x.shape[1] <= 32:
-        return np.ascontiguousarray(x.T).max(axis=0)[:, None]
-    return x.max(axis=axis, keepdims=True)
 
 
 def _add_target(
