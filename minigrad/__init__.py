@@ -52,6 +52,9 @@ from minigrad.tensor import Tensor
 # Subpackages after the core, as ``torch.nn`` / ``torch.optim``: they build on it.
 from minigrad import nn, optim, utils  # noqa: E402  isort: skip
 from minigrad.serialization import load, save  # noqa: E402  isort: skip
+from minigrad.fast import is_reference_mode, set_reference_mode  # noqa: E402  isort: skip
+
+set_reference_mode(is_reference_mode())  # install the fast engine unless MINIGRAD_REFERENCE=1
 
 bool = bool_  # noqa: A001  (minigrad.bool, as torch.bool)
 float = float32  # noqa: A001

@@ -20,7 +20,8 @@ import numpy as np
 from minigrad import dtypes
 from minigrad.autograd import version
 from minigrad.autograd.function import Function
-from minigrad.autograd.grad_mode import _state
+from minigrad.core.autograd import Tensor
+from minigrad.core.grad_mode import _state
 
 
 def _to_array(data: Any, dtype: Any = None) -> np.ndarray:
@@ -46,18 +47,9 @@ def _to_array(data: Any, dtype: Any = None) -> np.ndarray:
     return arr
 
 
-class Tensor:
-    """An array with autograd. Create one with :func:`minigrad.tensor`."""
-
-    __slots__ = (
-        "data",
-        "grad",
-        "grad_fn",
-        "_requires_grad",
-        "_hooks",
-        "__weakref__",
-    )
-    __array_priority__ = 1000  # make ``ndarray * Tensor`` call Tensor.__rmul__
+class _TensorAPI:
+    """PyTorch's Tensor API beyond the core. Its members are attached to
+    ``minigrad.core.Tensor`` (below), so there is one Tensor class: the core's."""
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
         self.data: np.ndarray = _to_array(data, dtype)
@@ -68,46 +60,10 @@ class Tensor:
         if requires_grad:
             self.requires_grad = True
 
-    @classmethod
-    def _from_op(cls, data: np.ndarray, grad_fn: Function | None) -> Tensor:
-        """Fast path for op results: no conversion, no checks."""
-        t = object.__new__(cls)
-        t.data = data
-        t.grad = None
-        t.grad_fn = grad_fn
-        t._requires_grad = grad_fn is not None
-        t._hooks = None
-        return t
-
     # ------------------------------------------------------------ autograd
-    @property
-    def requires_grad(self) -> bool:
-        return self._requires_grad
-
-    @requires_grad.setter
-    def requires_grad(self, value: bool) -> None:
-        if self.grad_fn is not None and not value:
-            raise RuntimeError(
-                "you can only change requires_grad flags of leaf variables; use detach() "
-                "to get a tensor that does not require grad"
-            )
-        if value and self.data.dtype.kind != "f":
-            raise RuntimeError(
-                f"only Tensors of floating point dtype can require gradients (got {self.dtype})"
-            )
-        self._requires_grad = bool(value)
-
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         self.requires_grad = requires_grad
         return self
-
-    @property
-    def is_leaf(self) -> bool:
-        return self.grad_fn is None
-
-    def detach(self) -> Tensor:
-        """A new tensor sharing the same array, cut from the graph."""
-        return Tensor._from_op(self.data, None)
 
     def retain_grad(self) -> None:
         """Keep ``.grad`` on a non-leaf tensor after backward."""
@@ -153,20 +109,8 @@ class Tensor:
         backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph)
 
     # ------------------------------------------------------------ array facts
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return self.data.shape
-
-    @property
-    def ndim(self) -> int:
-        return self.data.ndim
-
     def dim(self) -> int:
         return self.data.ndim
-
-    @property
-    def dtype(self) -> np.dtype:
-        return self.data.dtype
 
     @property
     def device(self) -> str:
@@ -231,7 +175,7 @@ class Tensor:
             raise TypeError("only integer tensors of a single element can be converted to an index")
         return int(self.data.item())
 
-    __hash__ = object.__hash__
+    __hash__ = object.__hash__  # (the operators define __eq__ elementwise, as PyTorch)
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         return self.data if dtype is None else self.data.astype(dtype)
@@ -382,10 +326,6 @@ def _filled(x: Tensor, value: Any) -> Tensor:
     return broadcast_to(v, x.shape)
 
 
-def _value_of(x: Any) -> Any:
-    return x.data if isinstance(x, Tensor) else x
-
-
 def _same_kind(t: Tensor, arr: np.ndarray) -> np.ndarray:
     if arr.dtype != t.data.dtype:
         if np.can_cast(arr.dtype, t.data.dtype, casting="same_kind"):
@@ -419,10 +359,23 @@ def normalize_dims(dim: int | Sequence[int] | None, ndim: int, op: str) -> tuple
     return axes
 
 
-def _register() -> None:
-    from minigrad.autograd import function
+def _attach() -> None:
+    for name, member in vars(_TensorAPI).items():
+        if not name.startswith("__") or name in _DUNDERS:
+            setattr(Tensor, name, member)
 
-    function._Tensor = Tensor
 
-
-_register()
+_DUNDERS = {
+    "__init__",
+    "__len__",
+    "__iter__",
+    "__bool__",
+    "__float__",
+    "__int__",
+    "__index__",
+    "__hash__",
+    "__array__",
+    "__repr__",
+    "__setitem__",
+}
+_attach()

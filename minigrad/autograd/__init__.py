@@ -11,7 +11,7 @@ from minigrad.autograd import engine
 from minigrad.autograd.anomaly import detect_anomaly, is_anomaly_enabled
 from minigrad.autograd.engine import run_backward
 from minigrad.autograd.function import Function
-from minigrad.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from minigrad.core.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 
 if TYPE_CHECKING:
     from minigrad.tensor import Tensor

@@ -26,12 +26,12 @@ def record_creation(node: Any) -> None:
     node._creation_stack = "".join(traceback.format_stack()[:-2])
 
 
-def check_gradients(node: Any, grads: tuple[Any, ...]) -> None:
+def check_gradients(node: Any, grads: tuple[Any, ...], where: str | None = None) -> None:
     for i, g in enumerate(grads):
         data = getattr(g, "data", g)  # a Tensor, or an array from an array-mode node
         if g is not None and not np.all(np.isfinite(data)):
             bad = "nan" if np.isnan(data).any() else "inf"
-            where = getattr(node, "_creation_stack", "(creation stack not recorded)")
+            where = where or "(creation stack not recorded)"
             raise RuntimeError(
                 f"Function '{node.name()}' returned {bad} values in its gradient for input {i}. "
                 f"Its forward was called at:\n{where}"

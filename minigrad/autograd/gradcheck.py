@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.autograd.grad_mode import enable_grad, no_grad
+from minigrad.core.grad_mode import enable_grad, no_grad
 
 
 def _outputs_tuple(out: Any) -> tuple:

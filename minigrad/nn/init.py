@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from minigrad import random
-from minigrad.autograd.grad_mode import no_grad
+from minigrad.core.grad_mode import no_grad
 from minigrad.tensor import Tensor
 
 __all__ = [

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from minigrad.autograd import version
-from minigrad.autograd.grad_mode import no_grad
+from minigrad.core.grad_mode import no_grad
 from minigrad.tensor import Tensor
 
 __all__ = [

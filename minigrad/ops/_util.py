@@ -2,44 +2,41 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
 from minigrad import dtypes
 from minigrad.autograd.function import Function
+from minigrad.core.broadcast import BroadcastTo, reduce_to_shape, sum_to
+from minigrad.core.primitives import Cast
+from minigrad.fast.array_mode import _Scratch, array_of, forward_only, is_array
+from minigrad.fast.pieces import PIECE, in_pieces
+from minigrad.fast.strided import broadcast_view
+from minigrad.ops.declare import op
 from minigrad.tensor import Tensor
 
-# Elements per piece in ``in_pieces``: the pieces an elementwise computation touches
-# (a few arrays of 128-256 KiB) stay in the CPU's L2 cache between its passes.
-PIECE = 1 << 15
-
-
-def in_pieces(
-    *arrays: np.ndarray, scratch: int = 1, dtype: Any = None
-) -> Iterator[tuple[np.ndarray, ...]]:
-    """Matching flat pieces of same-shaped arrays, each followed by ``scratch`` scratch
-    pieces (of ``dtype``, by default the first array's).
-
-    A computation of many elementwise passes over a large array (an Adam step, the erf
-    polynomial) is limited by memory bandwidth when every pass runs over the whole
-    array. Done piece by piece, all the passes over one piece run while it is in
-    cache: several times faster, and each temporary is piece-sized. The arithmetic per
-    element, and so every rounding, is unchanged. Arrays that are not C-contiguous (no
-    flat view to write through) are passed whole.
-    """
-    first = arrays[0]
-    n = first.size
-    dtype = first.dtype if dtype is None else dtype
-    if n <= PIECE or not all(a.flags.c_contiguous for a in arrays):
-        yield (*arrays, *(np.empty(first.shape, dtype) for _ in range(scratch)))
-        return
-    flat = [a.reshape(-1) for a in arrays]  # views: writes reach the arrays
-    buffers = [np.empty(PIECE, dtype) for _ in range(scratch)]
-    for i in range(0, n, PIECE):
-        j = min(i + PIECE, n)
-        yield (*[f[i:j] for f in flat], *[b[: j - i] for b in buffers])
+__all__ = [
+    "PIECE",
+    "BroadcastTo",
+    "Cast",
+    "_Scratch",
+    "array_of",
+    "array_op",
+    "as_tensor",
+    "binary",
+    "broadcast_to",
+    "broadcast_view",
+    "cast",
+    "check_broadcast",
+    "constant",
+    "in_pieces",
+    "is_array",
+    "max_along",
+    "promote",
+    "reduce_to_shape",
+    "sum_to",
+]
 
 
 def max_along(x: np.ndarray, axis: int) -> np.ndarray:
@@ -62,30 +59,9 @@ def as_tensor(x: Any, dtype: np.dtype | None = None) -> Tensor:
     return Tensor(x)
 
 
-def is_array(x: Any) -> bool:
-    """True for NumPy arrays and scalars (0-d arithmetic gives scalars): what an
-    array-mode backward computes with."""
-    return isinstance(x, (np.ndarray, np.generic))
-
-
-class _Scratch:
-    """Stands in for ``ctx`` when a Function's forward runs outside the graph."""
-
-    def save_for_backward(self, *arrays: np.ndarray) -> None:
-        pass
-
-
 def array_op(fn: type[Function], *xs: Any, **params: Any) -> Any:
-    """``fn`` on Tensors (recorded as usual) or, in an array-mode backward, on plain
-    ndarrays (its forward alone: nothing to record)."""
-    if is_array(xs[0]):
-        return fn.forward(_Scratch(), *xs, **params)
-    return fn.apply(*xs, **params)
-
-
-def array_of(x: Any) -> np.ndarray:
-    """The array behind a Tensor, or the array itself (``ndarray.data`` is a buffer)."""
-    return x if is_array(x) else x.data
+    """``fn`` on Tensors (recorded as usual) or, on bare arrays, its forward alone."""
+    return forward_only(fn, *xs, **params) if is_array(xs[0]) else fn.apply(*xs, **params)
 
 
 def constant(value: Any, dtype: np.dtype) -> Tensor:
@@ -134,21 +110,7 @@ def binary(fn: type[Function], a: Any, b: Any, op: str) -> Tensor:
         raise
 
 
-class Cast(Function):
-    """y = x as another dtype;  dx = dy cast back to x's dtype."""
-
-    array_backward = True
-
-    @staticmethod
-    def forward(ctx, x, dtype):
-        ctx.src = x.dtype
-        return x.astype(dtype)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return cast(grad, ctx.src)
-
-
+@op(methods=False)
 def cast(x: Tensor, dtype: Any) -> Tensor:
     dtype = np.dtype(dtype)
     if x.dtype == dtype:
@@ -160,82 +122,10 @@ def cast(x: Tensor, dtype: Any) -> Tensor:
     return Cast.apply(x, dtype=dtype)
 
 
-class SumTo(Function):
-    """Sum a broadcast gradient back to an input's shape.
-
-    If y = broadcast(x), each element of x was copied to several places of y, so
-    dx = sum of dy over those places. Its own backward is the broadcast again.
-    """
-
-    array_backward = True
-
-    @staticmethod
-    def forward(ctx, g, shape):
-        ctx.in_shape = g.shape
-        return reduce_to_shape(g, shape)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return broadcast_to(grad, ctx.in_shape)
+op(methods=False)(sum_to)  # the core's: a public op too (summing a gradient back)
 
 
-class BroadcastTo(Function):
-    """y = x repeated along broadcast dimensions (a view);  dx = sum_to(dy, x.shape)."""
-
-    is_view = True
-
-    array_backward = True
-
-    @staticmethod
-    def forward(ctx, x, shape):
-        ctx.in_shape = x.shape
-        return broadcast_view(x, shape)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return sum_to(grad, ctx.in_shape)
-
-
-def reduce_to_shape(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """NumPy-level ``sum_to``: sum the leading extra axes and the axes where shape has 1."""
-    lead = g.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1
-    )
-    out = g.sum(axis=axes, keepdims=True) if axes else g
-    return out.reshape(shape) if lead or out.shape != shape else out
-
-
-def sum_to(g: Tensor, shape: tuple[int, ...]) -> Tensor:
-    """Sum ``g`` down to ``shape`` (a Tensor, or an ndarray in array-mode backward)."""
-    if g.shape == tuple(shape):
-        return g
-    if is_array(g):
-        return reduce_to_shape(g, tuple(shape))
-    return SumTo.apply(g, shape=tuple(shape))
-
-
-def broadcast_view(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """``np.broadcast_to(x, shape)``: a read-only view in which each broadcast
-    dimension has stride 0. Built directly with the ndarray constructor, which costs a
-    fraction of NumPy's general function (several µs), because the backward of every
-    sum and mean calls it."""
-    lead = len(shape) - x.ndim
-    if lead < 0 or not x.flags.c_contiguous or x.size == 0:
-        return np.broadcast_to(x, shape)
-    strides = [0] * lead
-    for n, target, stride in zip(x.shape, shape[lead:], x.strides):
-        if n == target:
-            strides.append(stride)
-        elif n == 1:
-            strides.append(0)
-        else:
-            return np.broadcast_to(x, shape)  # not broadcastable: NumPy's error
-    view = np.ndarray(shape, x.dtype, x, 0, tuple(strides))
-    view.flags.writeable = False  # as NumPy's: a write would hit one element many times
-    return view
-
-
+@op()
 def broadcast_to(x: Tensor, shape: Any) -> Tensor:
     shape = tuple(shape)
     if x.shape == shape:

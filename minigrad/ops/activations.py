@@ -9,6 +9,7 @@ import numpy as np
 from minigrad.autograd.function import Function
 from minigrad.ops._util import array_of, as_tensor
 from minigrad.ops.binary import where
+from minigrad.ops.declare import op
 from minigrad.ops.nn_ops import fresh, inplace
 from minigrad.ops.unary import erf, erf_array, exp, sigmoid, tanh
 from minigrad.tensor import Tensor
@@ -174,32 +175,39 @@ def _float(x) -> Tensor:
     return x
 
 
+@op()
 def relu(x) -> Tensor:
     return ReLU.apply(as_tensor(x))
 
 
+@op(methods=False)
 def leaky_relu(x, negative_slope: float = 0.01) -> Tensor:
     return LeakyReLU.apply(_float(x), slope=negative_slope)
 
 
+@op(methods=False)
 def elu(x, alpha: float = 1.0) -> Tensor:
     return ELU.apply(_float(x), alpha=alpha)
 
 
+@op(methods=False)
 def gelu(x, approximate: str = "none") -> Tensor:
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
     return GELU.apply(_float(x), approximate=approximate)
 
 
+@op(methods=False)
 def silu(x) -> Tensor:
     return SiLU.apply(_float(x))
 
 
+@op(methods=False)
 def softplus(x, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     return Softplus.apply(_float(x), beta=beta, threshold=threshold)
 
 
+@op(methods=False)
 def relu6(x) -> Tensor:
     from minigrad.ops.unary import clamp
 

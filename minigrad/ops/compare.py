@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.ops._util import check_broadcast, promote
+from minigrad.ops.declare import op
 from minigrad.tensor import Tensor
 
 
@@ -23,26 +24,32 @@ def _compare(ufunc: np.ufunc, a: Any, b: Any, op: str) -> Tensor:
         raise
 
 
+@op(operators=("__eq__",))
 def eq(a: Any, b: Any) -> Tensor:
     return _compare(np.equal, a, b, "eq")
 
 
+@op(operators=("__ne__",))
 def ne(a: Any, b: Any) -> Tensor:
     return _compare(np.not_equal, a, b, "ne")
 
 
+@op(operators=("__lt__",))
 def lt(a: Any, b: Any) -> Tensor:
     return _compare(np.less, a, b, "lt")
 
 
+@op(operators=("__le__",))
 def le(a: Any, b: Any) -> Tensor:
     return _compare(np.less_equal, a, b, "le")
 
 
+@op(operators=("__gt__",))
 def gt(a: Any, b: Any) -> Tensor:
     return _compare(np.greater, a, b, "gt")
 
 
+@op(operators=("__ge__",))
 def ge(a: Any, b: Any) -> Tensor:
     return _compare(np.greater_equal, a, b, "ge")
 
@@ -52,62 +59,76 @@ def _require_bool_or_int(x: Tensor, op: str) -> None:
         raise TypeError(f"{op}: expected a bool or integer tensor, got dtype {x.dtype}")
 
 
+@op()
 def logical_and(a: Any, b: Any) -> Tensor:
     return _compare(np.logical_and, a, b, "logical_and")
 
 
+@op()
 def logical_or(a: Any, b: Any) -> Tensor:
     return _compare(np.logical_or, a, b, "logical_or")
 
 
+@op(methods=False, operators=("__xor__",))
 def logical_xor(a: Any, b: Any) -> Tensor:
     return _compare(np.logical_xor, a, b, "logical_xor")
 
 
+@op()
 def logical_not(a: Tensor) -> Tensor:
     return Tensor._from_op(np.logical_not(a.data), None)
 
 
+@op(methods=False, operators=("__and__", "__rand__"))
 def bitwise_and(a: Any, b: Any) -> Tensor:
     a, b = promote(a, b)
     _require_bool_or_int(a, "bitwise_and")
     return _compare(np.bitwise_and, a, b, "bitwise_and")
 
 
+@op(methods=False, operators=("__or__", "__ror__"))
 def bitwise_or(a: Any, b: Any) -> Tensor:
     a, b = promote(a, b)
     _require_bool_or_int(a, "bitwise_or")
     return _compare(np.bitwise_or, a, b, "bitwise_or")
 
 
+@op(methods=False, operators=("__invert__",))
 def bitwise_not(a: Tensor) -> Tensor:
     _require_bool_or_int(a, "bitwise_not")
     return Tensor._from_op(np.invert(a.data), None)
 
 
+@op(methods=False, operators=("__floordiv__", "__rfloordiv__"))
 def floor_divide(a: Any, b: Any) -> Tensor:
     return _compare(np.floor_divide, a, b, "floor_divide")
 
 
+@op(methods=False, operators=("__mod__", "__rmod__"))
 def remainder(a: Any, b: Any) -> Tensor:
     return _compare(np.remainder, a, b, "remainder")
 
 
+@op()
 def isnan(x: Tensor) -> Tensor:
     return Tensor._from_op(np.isnan(x.data), None)
 
 
+@op()
 def isinf(x: Tensor) -> Tensor:
     return Tensor._from_op(np.isinf(x.data), None)
 
 
+@op()
 def isfinite(x: Tensor) -> Tensor:
     return Tensor._from_op(np.isfinite(x.data), None)
 
 
+@op()
 def allclose(a: Tensor, b: Any, rtol: float = 1e-5, atol: float = 1e-8) -> bool:
     return bool(np.allclose(a.data, getattr(b, "data", b), rtol=rtol, atol=atol))
 
 
+@op()
 def equal(a: Tensor, b: Tensor) -> bool:
     return a.shape == b.shape and bool(np.array_equal(a.data, b.data))

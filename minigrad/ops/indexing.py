@@ -14,8 +14,10 @@ from typing import Any
 import numpy as np
 
 from minigrad.autograd.function import Function
+from minigrad.core.primitives import GetItem
 from minigrad.ops._util import array_op, as_tensor
 from minigrad.ops.binary import where
+from minigrad.ops.declare import op
 from minigrad.ops.shape import Pad
 from minigrad.tensor import Tensor, _normalize_dim
 
@@ -23,43 +25,6 @@ from minigrad.tensor import Tensor, _normalize_dim
 def _is_basic(index: tuple) -> bool:
     """True when the index has only ints, slices, None and Ellipsis: y is a view, no repeats."""
     return all(isinstance(i, (int, np.integer, slice)) or i is None or i is Ellipsis for i in index)
-
-
-class GetItem(Function):
-    """y = x[index];  dx = zeros with dy added at index (repeats accumulate)."""
-
-    is_view = True
-
-    array_backward = True
-
-    @staticmethod
-    def forward(ctx, x, index):
-        ctx.in_shape, ctx.index = x.shape, index
-        return x[index]
-
-    @staticmethod
-    def backward(ctx, g):
-        return array_op(IndexAdd, g, shape=ctx.in_shape, index=ctx.index)
-
-
-class IndexAdd(Function):
-    """y = zeros(shape) with g added at index;  dg = dy[index]."""
-
-    array_backward = True
-
-    @staticmethod
-    def forward(ctx, g, shape, index):
-        ctx.index = index
-        out = np.zeros(shape, dtype=g.dtype)
-        if _is_basic(index):
-            out[index] = g  # a basic index never repeats an element
-        else:
-            np.add.at(out, index, g)
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        return array_op(GetItem, g, index=ctx.index)
 
 
 def _along_axis_index(index: np.ndarray, dim: int) -> tuple:
@@ -176,6 +141,7 @@ def _split_ints_from_arrays(idx: tuple) -> tuple[tuple, tuple] | None:
     return tuple(basic), tuple(advanced)
 
 
+@op(methods=False, operators=("__getitem__",))
 def getitem(x: Tensor, index: Any) -> Tensor:
     idx = _convert_index(x, index)
     split = _split_ints_from_arrays(idx)
@@ -202,6 +168,7 @@ def _check_index_tensor(op: str, index: Tensor, x: Tensor, dim: int) -> np.ndarr
     return idx
 
 
+@op()
 def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
     d = _normalize_dim(dim, x.ndim, "gather")
     idx = _check_index_tensor("gather", index, x, d)
@@ -213,6 +180,7 @@ def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
     return Gather.apply(x, index=idx, dim=d)
 
 
+@op()
 def scatter_add(x: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     d = _normalize_dim(dim, x.ndim, "scatter_add")
     idx = _check_index_tensor("scatter_add", index, x, d)
@@ -225,6 +193,7 @@ def scatter_add(x: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     return ScatterAdd.apply(x, src, index=idx, dim=d)
 
 
+@op()
 def index_select(x: Tensor, dim: int, index: Tensor) -> Tensor:
     d = _normalize_dim(dim, x.ndim, "index_select")
     idx = _check_index_tensor("index_select", index, x, d)
@@ -233,6 +202,7 @@ def index_select(x: Tensor, dim: int, index: Tensor) -> Tensor:
     return GetItem.apply(x, index=(slice(None),) * d + (idx.reshape(-1),))
 
 
+@op()
 def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
     """x with ``value`` where ``mask`` is True (mask broadcasts to x)."""
     mask = as_tensor(mask)
@@ -254,6 +224,7 @@ def masked_fill(x: Tensor, mask: Any, value: Any) -> Tensor:
     return out if out.dtype == x.dtype else as_tensor(out, x.dtype)
 
 
+@op(methods=False)
 def one_hot(index: Tensor, num_classes: int = -1) -> Tensor:
     idx = as_tensor(index).data
     if idx.dtype.kind not in "iu":

@@ -10,42 +10,48 @@ from typing import Any
 
 import numpy as np
 
+from minigrad import fast
 from minigrad.autograd.function import Function
-from minigrad.ops._util import as_tensor, broadcast_to, is_array, promote, sum_to
+from minigrad.core.primitives import MatMul
+from minigrad.ops._util import as_tensor, broadcast_to, is_array, promote
+from minigrad.ops.declare import op
 from minigrad.ops.reduce import sum
 from minigrad.ops.shape import reshape, squeeze, unsqueeze
 from minigrad.tensor import Tensor
 
 
-class MatMul(Function):
-    """C = A @ B for A, B with ≥ 2 dims;  dA = dC @ Bᵀ,  dB = Aᵀ @ dC (batch dims summed back).
+class RowsMatMul(Function):
+    """C = A @ B for a batched A (≥ 3-D) and one matrix B: a fused kernel.
 
-    A batched A times one matrix B (activations @ weights) is computed as a single 2-D
-    GEMM over all rows, and then dB = Σ_batches Aᵀ dC is that GEMM's transpose product:
-    BLAS runs one large product much faster than many small ones."""
+    Reference composition: ``core.MatMul`` (B broadcast over A's batch dims, then
+    dB = Σ_batches Aᵀ dC summed back by ``sum_to``). Here all of A's rows go through a
+    single 2-D GEMM instead: C = reshape(A, (-1, k)) @ B, and dB = A₂ᵀ dC₂ over the
+    same flattened rows, which is that sum written as one product. BLAS runs one large
+    product much faster than many small ones."""
 
     array_backward = True
 
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        if b.ndim == 2 and a.ndim > 2:
-            rows = np.matmul(a.reshape(-1, a.shape[-1]), b)
-            return rows.reshape(*a.shape[:-1], b.shape[-1])
-        return np.matmul(a, b)
+        rows = np.matmul(a.reshape(-1, a.shape[-1]), b)
+        return rows.reshape(*a.shape[:-1], b.shape[-1])
 
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         need = ctx.needs_input_grad
-        if b.ndim == 2 and a.ndim > 2:
-            g2 = reshape(g, (-1, g.shape[-1]))
-            da = reshape(matmul(g2, b.swapaxes(0, 1)), a.shape) if need[0] else None
-            db = matmul(reshape(a, (-1, a.shape[-1])).swapaxes(0, 1), g2) if need[1] else None
-            return da, db
-        da = sum_to(matmul(g, b.swapaxes(-1, -2)), a.shape) if need[0] else None
-        db = sum_to(matmul(a.swapaxes(-1, -2), g), b.shape) if need[1] else None
+        g2 = reshape(g, (-1, g.shape[-1]))
+        da = reshape(matmul(g2, b.swapaxes(0, 1)), a.shape) if need[0] else None
+        db = matmul(reshape(a, (-1, a.shape[-1])).swapaxes(0, 1), g2) if need[1] else None
         return da, db
+
+
+def _matmul2(a: Tensor, b: Tensor) -> Tensor:
+    """Both operands ≥ 2-D: the core's MatMul, or the fused rows kernel when it applies."""
+    if b.ndim == 2 and a.ndim > 2 and fast.enabled():
+        return RowsMatMul.apply(a, b)
+    return MatMul.apply(a, b)
 
 
 class Linear(Function):
@@ -102,6 +108,7 @@ def _check_matmul(op: str, a: Tensor, b: Tensor) -> None:
             ) from None
 
 
+@op(operators=("__matmul__", "__rmatmul__"))
 def matmul(a: Any, b: Any) -> Tensor:
     """PyTorch's matmul: 1-D·1-D is a dot product; a 1-D operand is treated as a
     row (left) or column (right) vector and that dim removed from the result;
@@ -111,14 +118,15 @@ def matmul(a: Any, b: Any) -> Tensor:
     a, b = promote(as_tensor(a), as_tensor(b))
     _check_matmul("matmul", a, b)
     if a.ndim == 1 and b.ndim == 1:
-        return squeeze(squeeze(MatMul.apply(unsqueeze(a, 0), unsqueeze(b, 1)), -1), -1)
+        return squeeze(squeeze(_matmul2(unsqueeze(a, 0), unsqueeze(b, 1)), -1), -1)
     if a.ndim == 1:
-        return squeeze(MatMul.apply(unsqueeze(a, 0), b), -2)
+        return squeeze(_matmul2(unsqueeze(a, 0), b), -2)
     if b.ndim == 1:
-        return squeeze(MatMul.apply(a, unsqueeze(b, 1)), -1)
-    return MatMul.apply(a, b)
+        return squeeze(_matmul2(a, unsqueeze(b, 1)), -1)
+    return _matmul2(a, b)
 
 
+@op()
 def mm(a: Tensor, b: Tensor) -> Tensor:
     if a.ndim != 2 or b.ndim != 2:
         raise RuntimeError(f"mm: expected 2-D tensors, got shapes {a.shape} and {b.shape}")
@@ -126,6 +134,7 @@ def mm(a: Tensor, b: Tensor) -> Tensor:
     return matmul(a, b)
 
 
+@op()
 def bmm(a: Tensor, b: Tensor) -> Tensor:
     if a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0]:
         raise RuntimeError(
@@ -135,6 +144,7 @@ def bmm(a: Tensor, b: Tensor) -> Tensor:
     return matmul(a, b)
 
 
+@op()
 def dot(a: Tensor, b: Tensor) -> Tensor:
     if a.ndim != 1 or b.ndim != 1:
         raise RuntimeError(f"dot: 1D tensors expected, but got {a.ndim}D and {b.ndim}D tensors")
@@ -142,10 +152,12 @@ def dot(a: Tensor, b: Tensor) -> Tensor:
     return matmul(a, b)
 
 
+@op(methods=False)
 def outer(a: Tensor, b: Tensor) -> Tensor:
     return unsqueeze(a, 1) * unsqueeze(b, 0)
 
 
+@op(methods=False)
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """y = x Wᵀ + b with W of shape (out_features, in_features)."""
     x = as_tensor(x)
@@ -196,6 +208,7 @@ class Einsum(Function):
         return tuple(grads)
 
 
+@op(methods=False)
 def einsum(equation: str, *operands: Any) -> Tensor:
     """Einstein summation, e.g. ``einsum('bhqd,bhkd->bhqk', q, k)``."""
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):

@@ -15,6 +15,7 @@ import numpy as np
 from minigrad import random
 from minigrad.autograd.function import Function
 from minigrad.ops._util import array_op, as_tensor, max_along
+from minigrad.ops.declare import op
 from minigrad.ops.indexing import IndexAdd
 from minigrad.ops.linalg import matmul
 from minigrad.ops.reduce import mean, sum
@@ -224,16 +225,19 @@ def _float_input(op: str, x: Any) -> Tensor:
     return x
 
 
+@op()
 def softmax(x: Tensor, dim: int = -1, dtype: Any = None) -> Tensor:
     x = _float_input("softmax", x if dtype is None else as_tensor(x, np.dtype(dtype)))
     return Softmax.apply(x, axis=_normalize_dim(dim, x.ndim, "softmax"))
 
 
+@op()
 def log_softmax(x: Tensor, dim: int = -1, dtype: Any = None) -> Tensor:
     x = _float_input("log_softmax", x if dtype is None else as_tensor(x, np.dtype(dtype)))
     return LogSoftmax.apply(x, axis=_normalize_dim(dim, x.ndim, "log_softmax"))
 
 
+@op(methods=False)
 def layer_norm(
     x: Tensor,
     normalized_shape: int | tuple[int, ...],
@@ -258,6 +262,7 @@ def layer_norm(
     return LayerNorm.apply(x, one, zero, axes=axes, eps=eps)
 
 
+@op(methods=False)
 def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
@@ -269,6 +274,7 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     return Dropout.apply(x, p=p)
 
 
+@op(methods=False)
 def embedding(index: Tensor, weight: Tensor, padding_idx: int | None = None) -> Tensor:
     """Rows of ``weight`` picked by ``index``; the gradient of repeated rows adds up
     (and the ``padding_idx`` row gets none, as PyTorch)."""

@@ -16,9 +16,11 @@ import numpy as np
 
 from minigrad import dtypes
 from minigrad.autograd.function import Function
-from minigrad.autograd.grad_mode import is_grad_enabled
-from minigrad.ops._util import array_of, as_tensor, broadcast_to, constant, is_array
+from minigrad.core.grad_mode import is_grad_enabled
+from minigrad.core.primitives import Amax, Sum
+from minigrad.ops._util import as_tensor, broadcast_to, constant, is_array
 from minigrad.ops.binary import where
+from minigrad.ops.declare import op
 from minigrad.ops.indexing import gather
 from minigrad.ops.shape import flip, reshape, squeeze, unsqueeze
 from minigrad.ops.unary import exp
@@ -36,21 +38,6 @@ def _grad_to_input(g: Tensor, in_shape: tuple[int, ...], axes: tuple[int, ...]) 
     return broadcast_to(reshape(g, _keepdim_shape(in_shape, axes)), in_shape)
 
 
-class Sum(Function):
-    """y = Σ x over axes;  dx = dy broadcast back (each x contributes with weight 1)."""
-
-    array_backward = True
-
-    @staticmethod
-    def forward(ctx, x, axes, keepdim):
-        ctx.in_shape, ctx.axes = x.shape, axes
-        return x.sum(axis=axes, keepdims=keepdim)
-
-    @staticmethod
-    def backward(ctx, g):
-        return _grad_to_input(g, ctx.in_shape, ctx.axes)
-
-
 class Mean(Function):
     """y = (1/n) Σ x over axes;  dx = dy / n broadcast back."""
 
@@ -65,27 +52,6 @@ class Mean(Function):
     @staticmethod
     def backward(ctx, g):
         return _grad_to_input(g / ctx.n, ctx.in_shape, ctx.axes)
-
-
-class Extreme(Function):
-    """y = max (or min) of x over axes;  dx = dy split evenly between the elements
-    equal to the extreme (PyTorch's rule for amax/amin and full max/min)."""
-
-    array_backward = True
-
-    @staticmethod
-    def forward(ctx, x, axes, keepdim, largest):
-        y = x.max(axis=axes, keepdims=True) if largest else x.min(axis=axes, keepdims=True)
-        ctx.save_for_backward(x)
-        ctx.axes, ctx.y = axes, y
-        return y if keepdim else y.reshape([n for i, n in enumerate(y.shape) if i not in axes])
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        mask = array_of(x) == ctx.y
-        count = mask.sum(axis=ctx.axes, keepdims=True)
-        return _grad_to_input(g, x.shape, ctx.axes) * (mask / count).astype(g.dtype)
 
 
 class Prod(Function):
@@ -204,6 +170,7 @@ def _reduce_dtype(x: Tensor, dtype: Any) -> Tensor:
     return x
 
 
+@op()
 def sum(x: Tensor, dim: Dim = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
     if is_array(x):  # array-mode backward
         return x.sum(axis=normalize_dims(dim, x.ndim, "sum"), keepdims=keepdim)
@@ -211,6 +178,7 @@ def sum(x: Tensor, dim: Dim = None, keepdim: bool = False, dtype: Any = None) ->
     return Sum.apply(x, axes=normalize_dims(dim, x.ndim, "sum"), keepdim=keepdim)
 
 
+@op()
 def mean(x: Tensor, dim: Dim = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
     if is_array(x):  # array-mode backward
         return x.mean(axis=normalize_dims(dim, x.ndim, "mean"), keepdims=keepdim)
@@ -228,16 +196,18 @@ def _check_nonempty(op: str, x: Tensor, axes: tuple[int, ...]) -> None:
         raise IndexError(f"{op}: cannot reduce over a zero-size dimension (input shape {x.shape})")
 
 
+@op()
 def amax(x: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
     axes = normalize_dims(dim if dim != () else None, x.ndim, "amax")
     _check_nonempty("amax", x, axes)
-    return Extreme.apply(x, axes=axes, keepdim=keepdim, largest=True)
+    return Amax.apply(x, axes=axes, keepdim=keepdim)
 
 
+@op()
 def amin(x: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
     axes = normalize_dims(dim if dim != () else None, x.ndim, "amin")
     _check_nonempty("amin", x, axes)
-    return Extreme.apply(x, axes=axes, keepdim=keepdim, largest=False)
+    return -Amax.apply(-x, axes=axes, keepdim=keepdim)  # min x = -max(-x), ties alike
 
 
 def _arg_extreme(x: Tensor, dim: int | None, keepdim: bool, largest: bool, op: str) -> Tensor:
@@ -253,10 +223,12 @@ def _arg_extreme(x: Tensor, dim: int | None, keepdim: bool, largest: bool, op: s
     return Tensor._from_op(idx.astype(np.int64), None)
 
 
+@op()
 def argmax(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     return _arg_extreme(x, dim, keepdim, True, "argmax")
 
 
+@op()
 def argmin(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     return _arg_extreme(x, dim, keepdim, False, "argmin")
 
@@ -290,14 +262,17 @@ def _max_min(x: Tensor, dim: Any, keepdim: bool, largest: bool, op: str) -> Any:
     return MaxMin((values, idx))
 
 
+@op()
 def max(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
     return _max_min(x, dim, keepdim, True, "max")
 
 
+@op()
 def min(x: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
     return _max_min(x, dim, keepdim, False, "min")
 
 
+@op()
 def var(
     x: Tensor,
     dim: Dim = None,
@@ -314,6 +289,7 @@ def var(
     return sum(centered * centered, axes, keepdim=keepdim) / builtins.max(n - correction, 0)
 
 
+@op()
 def std(
     x: Tensor,
     dim: Dim = None,
@@ -333,6 +309,7 @@ def _safe_sqrt(v: Tensor) -> Tensor:
     return where(zero_mask, constant(0, v.dtype), safe.sqrt())
 
 
+@op()
 def prod(x: Tensor, dim: int | None = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
     x = _reduce_dtype(as_tensor(x), dtype)
     if dim is not None and x.ndim == 0:
@@ -344,10 +321,12 @@ def prod(x: Tensor, dim: int | None = None, keepdim: bool = False, dtype: Any = 
     return Prod.apply(x, axis=_normalize_dim(dim, x.ndim, "prod"), keepdim=keepdim)
 
 
+@op()
 def logsumexp(x: Tensor, dim: Dim, keepdim: bool = False) -> Tensor:
     return LogSumExp.apply(x, axes=normalize_dims(dim, x.ndim, "logsumexp"), keepdim=keepdim)
 
 
+@op()
 def norm(x: Tensor, p: float | str | None = 2, dim: Dim = None, keepdim: bool = False) -> Tensor:
     """Vector p-norm over ``dim`` (all elements by default); 'fro' is p = 2."""
     if p is None or p == "fro":
@@ -366,6 +345,7 @@ def norm(x: Tensor, p: float | str | None = 2, dim: Dim = None, keepdim: bool = 
     return Norm.apply(x, p=float(p), axes=axes, keepdim=keepdim)
 
 
+@op()
 def cumsum(x: Tensor, dim: int, dtype: Any = None) -> Tensor:
     x = _reduce_dtype(as_tensor(x), dtype)
     return Cumsum.apply(x, axis=_normalize_dim(dim, x.ndim, "cumsum"))

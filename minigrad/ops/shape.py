@@ -9,7 +9,9 @@ from typing import Any
 import numpy as np
 
 from minigrad.autograd.function import Function
+from minigrad.core.primitives import Permute, Reshape
 from minigrad.ops._util import as_tensor, broadcast_to, is_array, promote
+from minigrad.ops.declare import op
 from minigrad.tensor import Tensor, _normalize_dim, normalize_dims
 
 
@@ -17,40 +19,6 @@ def _shape_arg(shape: tuple) -> tuple:
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         return tuple(shape[0])
     return tuple(shape)
-
-
-class Reshape(Function):
-    """y = x with a new shape (a view when NumPy can);  dx = dy reshaped back."""
-
-    is_view = True
-
-    array_backward = True
-
-    @staticmethod
-    def forward(ctx, x, shape):
-        ctx.in_shape = x.shape
-        return x.reshape(shape)
-
-    @staticmethod
-    def backward(ctx, g):
-        return reshape(g, ctx.in_shape)
-
-
-class Permute(Function):
-    """y = x with axes reordered;  dx = dy permuted by the inverse order."""
-
-    is_view = True
-
-    array_backward = True
-
-    @staticmethod
-    def forward(ctx, x, dims):
-        ctx.dims = dims
-        return x.transpose(dims)
-
-    @staticmethod
-    def backward(ctx, g):
-        return permute(g, tuple(np.argsort(ctx.dims)))
 
 
 class Repeat(Function):
@@ -160,6 +128,7 @@ def _resolve_shape(shape: tuple, x: Tensor) -> tuple[int, ...]:
     return tuple(int(n) for n in shape)
 
 
+@op(methods=("reshape", "view"), aliases=("view",))
 def reshape(x: Tensor, *shape: Any) -> Tensor:
     if is_array(x):  # array-mode backward
         return x.reshape(_shape_arg(shape))
@@ -169,9 +138,7 @@ def reshape(x: Tensor, *shape: Any) -> Tensor:
     return Reshape.apply(x, shape=target)
 
 
-view = reshape
-
-
+@op()
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     if x.ndim == 0:
         return reshape(x, (1,))
@@ -182,16 +149,19 @@ def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     return reshape(x, x.shape[:s] + (int(np.prod(x.shape[s : e + 1])),) + x.shape[e + 1 :])
 
 
+@op()
 def squeeze(x: Tensor, dim: int | Sequence[int] | None = None) -> Tensor:
     axes = normalize_dims(dim, x.ndim, "squeeze")
     return reshape(x, tuple(n for i, n in enumerate(x.shape) if not (i in axes and n == 1)))
 
 
+@op()
 def unsqueeze(x: Tensor, dim: int) -> Tensor:
     d = _normalize_dim(dim, x.ndim + 1, "unsqueeze")
     return reshape(x, x.shape[:d] + (1,) + x.shape[d:])
 
 
+@op()
 def permute(x: Tensor, *dims: Any) -> Tensor:
     dims = _shape_arg(dims)
     if is_array(x):  # array-mode backward
@@ -209,6 +179,7 @@ def permute(x: Tensor, *dims: Any) -> Tensor:
     return Permute.apply(x, dims=axes)
 
 
+@op(methods=("transpose", "swapaxes"), aliases=("swapaxes",))
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
     if x.ndim == 0:
         return x
@@ -219,15 +190,14 @@ def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
     return permute(x, tuple(order))
 
 
-swapaxes = transpose
-
-
+@op()
 def t(x: Tensor) -> Tensor:
     if x.ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but it has {x.ndim}")
     return transpose(x, 0, 1) if x.ndim == 2 else x
 
 
+@op()
 def expand(x: Tensor, *sizes: Any) -> Tensor:
     sizes = _shape_arg(sizes)
     if len(sizes) < x.ndim:
@@ -248,15 +218,18 @@ def expand(x: Tensor, *sizes: Any) -> Tensor:
     return broadcast_to(x, shape)
 
 
+@op()
 def expand_as(x: Tensor, other: Tensor) -> Tensor:
     return expand(x, other.shape)
 
 
+@op(methods=False)
 def broadcast_tensors(*tensors: Tensor) -> list[Tensor]:
     shape = np.broadcast_shapes(*(t.shape for t in tensors))
     return [broadcast_to(t, shape) for t in tensors]
 
 
+@op()
 def repeat(x: Tensor, *reps: Any) -> Tensor:
     reps = _shape_arg(reps)
     if len(reps) < x.ndim:
@@ -267,10 +240,12 @@ def repeat(x: Tensor, *reps: Any) -> Tensor:
     return Repeat.apply(x, reps=reps)
 
 
+@op()
 def flip(x: Tensor, dims: int | Sequence[int]) -> Tensor:
     return Flip.apply(x, dims=normalize_dims(dims, x.ndim, "flip"))
 
 
+@op(methods=False, aliases=("concat", "concatenate"))
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     tensors = [as_tensor(t) for t in tensors]
     if not tensors:
@@ -290,9 +265,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     return Cat.apply(*[as_tensor(t, dt) for t in tensors], dim=d)
 
 
-concat = concatenate = cat
-
-
+@op(methods=False)
 def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     tensors = [as_tensor(t) for t in tensors]
     if not tensors:
@@ -307,6 +280,7 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     return cat([unsqueeze(t, d) for t in tensors], d)
 
 
+@op()
 def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
     d = _normalize_dim(dim, x.ndim, "narrow")
     n = x.shape[d]
@@ -320,6 +294,7 @@ def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
     return x[(slice(None),) * d + (slice(start, start + length),)]
 
 
+@op()
 def split(x: Tensor, split_size_or_sections: int | Sequence[int], dim: int = 0) -> list[Tensor]:
     d = _normalize_dim(dim, x.ndim, "split")
     n = x.shape[d]
@@ -342,6 +317,7 @@ def split(x: Tensor, split_size_or_sections: int | Sequence[int], dim: int = 0) 
     return out
 
 
+@op()
 def chunk(x: Tensor, chunks: int, dim: int = 0) -> list[Tensor]:
     if chunks <= 0:
         raise RuntimeError(f"chunk: number of chunks must be greater than 0, got {chunks}")
@@ -349,23 +325,27 @@ def chunk(x: Tensor, chunks: int, dim: int = 0) -> list[Tensor]:
     return split(x, max(1, -(-n // chunks)), dim)
 
 
+@op()
 def unbind(x: Tensor, dim: int = 0) -> list[Tensor]:
     d = _normalize_dim(dim, x.ndim, "unbind")
     return [x[(slice(None),) * d + (i,)] for i in range(x.shape[d])]
 
 
+@op()
 def tril(x: Tensor, diagonal: int = 0) -> Tensor:
     if x.ndim < 2:
         raise RuntimeError(f"tril: input tensor must have at least 2 dimensions, got {x.ndim}")
     return Triangle.apply(x, k=diagonal, upper=False)
 
 
+@op()
 def triu(x: Tensor, diagonal: int = 0) -> Tensor:
     if x.ndim < 2:
         raise RuntimeError(f"triu: input tensor must have at least 2 dimensions, got {x.ndim}")
     return Triangle.apply(x, k=diagonal, upper=True)
 
 
+@op(methods=False)
 def pad(x: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.0) -> Tensor:
     """PyTorch's pad: ``pad`` lists (left, right) pairs starting from the LAST dimension."""
     if mode != "constant":
@@ -383,10 +363,12 @@ def pad(x: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.
     return Pad.apply(x, widths=tuple(widths), value=value)
 
 
+@op()
 def contiguous(x: Tensor) -> Tensor:
     return x
 
 
+@op()
 def clone(x: Tensor) -> Tensor:
     """A copy with its own memory, still in the graph (in-place ops on it are safe)."""
     return Clone.apply(as_tensor(x))

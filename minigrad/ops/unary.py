@@ -13,8 +13,10 @@ from typing import Any
 import numpy as np
 
 from minigrad.autograd.function import Function
+from minigrad.core.primitives import Exp, Log, Neg, Tanh
 from minigrad.ops._util import array_op, as_tensor, constant, in_pieces, is_array
 from minigrad.ops.binary import where
+from minigrad.ops.declare import op
 from minigrad.tensor import Tensor
 
 _erf_object = np.frompyfunc(math.erf, 1, 1)
@@ -70,20 +72,6 @@ def _erf_as_7_1_26(x: np.ndarray) -> np.ndarray:
     return out
 
 
-class Neg(Function):
-    """y = -x;  dx = -dy."""
-
-    array_backward = True
-
-    @staticmethod
-    def forward(ctx, x):
-        return np.negative(x)
-
-    @staticmethod
-    def backward(ctx, g):
-        return -g
-
-
 class Abs(Function):
     """y = |x|;  dx = dy · sign(x)  (0 at x = 0, as PyTorch)."""
 
@@ -112,39 +100,6 @@ class Sign(Function):
     @staticmethod
     def backward(ctx, g):
         return g * 0
-
-
-class Exp(Function):
-    """y = eˣ;  dx = dy · y."""
-
-    array_backward = True
-
-    @staticmethod
-    def forward(ctx, x):
-        y = np.exp(x)
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx, g):
-        (y,) = ctx.saved_tensors
-        return g * y
-
-
-class Log(Function):
-    """y = ln x;  dx = dy / x."""
-
-    array_backward = True
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return np.log(x)
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return g / x
 
 
 class Log1p(Function):
@@ -244,23 +199,6 @@ class Cos(Function):
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         return -g * sin(x)
-
-
-class Tanh(Function):
-    """y = tanh x;  dx = dy · (1 - y²)."""
-
-    array_backward = True
-
-    @staticmethod
-    def forward(ctx, x):
-        y = np.tanh(x)
-        ctx.save_for_backward(y)
-        return y
-
-    @staticmethod
-    def backward(ctx, g):
-        (y,) = ctx.saved_tensors
-        return g * (1 - y * y)
 
 
 class Sigmoid(Function):
@@ -399,14 +337,17 @@ def _float_unary(fn: type[Function], x: Any, op: str) -> Tensor:
     return fn.apply(x)
 
 
+@op(operators=("__neg__",), aliases=("negative",))
 def neg(x: Any) -> Tensor:
     return _unary(Neg, x)
 
 
+@op(operators=("__abs__",))
 def abs(x: Any) -> Tensor:
     return _unary(Abs, x)
 
 
+@op()
 def sign(x: Any) -> Tensor:
     """-1, 0 or 1 elementwise. Recorded like PyTorch's (its gradient is 0 everywhere),
     so ``x.sign().sum().backward()`` works and gives zeros."""
@@ -415,58 +356,72 @@ def sign(x: Any) -> Tensor:
     return _unary(Sign, x)
 
 
+@op()
 def exp(x: Any) -> Tensor:
     return _float_unary(Exp, x, "exp")
 
 
+@op()
 def log(x: Any) -> Tensor:
     return _float_unary(Log, x, "log")
 
 
+@op()
 def log1p(x: Any) -> Tensor:
     return _float_unary(Log1p, x, "log1p")
 
 
+@op()
 def expm1(x: Any) -> Tensor:
     return _float_unary(Expm1, x, "expm1")
 
 
+@op()
 def sqrt(x: Any) -> Tensor:
     return _float_unary(Sqrt, x, "sqrt")
 
 
+@op()
 def rsqrt(x: Any) -> Tensor:
     return _float_unary(Rsqrt, x, "rsqrt")
 
 
+@op()
 def sin(x: Any) -> Tensor:
     return _float_unary(Sin, x, "sin")
 
 
+@op()
 def cos(x: Any) -> Tensor:
     return _float_unary(Cos, x, "cos")
 
 
+@op()
 def tanh(x: Any) -> Tensor:
     return _float_unary(Tanh, x, "tanh")
 
 
+@op()
 def sigmoid(x: Any) -> Tensor:
     return _float_unary(Sigmoid, x, "sigmoid")
 
 
+@op()
 def reciprocal(x: Any) -> Tensor:
     return _float_unary(Reciprocal, x, "reciprocal")
 
 
+@op()
 def erf(x: Any) -> Tensor:
     return _float_unary(Erf, x, "erf")
 
 
+@op()
 def square(x: Any) -> Tensor:
     return pow_scalar(as_tensor(x), 2)
 
 
+@op(methods=False)
 def pow_scalar(x: Tensor, exponent: float) -> Tensor:
     if x.dtype.kind != "f" and isinstance(exponent, float):
         from minigrad import dtypes
@@ -475,6 +430,7 @@ def pow_scalar(x: Tensor, exponent: float) -> Tensor:
     return PowScalar.apply(x, exponent=exponent)
 
 
+@op(methods=False)
 def rpow_scalar(base: float, x: Tensor) -> Tensor:
     if x.dtype.kind != "f":
         from minigrad import dtypes
@@ -487,6 +443,7 @@ def rpow_scalar(base: float, x: Tensor) -> Tensor:
     return RPowScalar.apply(x, base=base)
 
 
+@op(methods=("clamp", "clip"), aliases=("clip",))
 def clamp(x: Any, min: Any = None, max: Any = None) -> Tensor:
     """Limit values to [min, max] (either bound may be None; tensor bounds broadcast)."""
     x = as_tensor(x)
@@ -505,9 +462,6 @@ def clamp(x: Any, min: Any = None, max: Any = None) -> Tensor:
         hi_const = max.detach() if isinstance(max, Tensor) else max
         return where((x > max) | (max < min), max, where(lo_wins, min, where(nobody, hi_const, x)))
     return Clamp.apply(x, lo=min, hi=max)
-
-
-clip = clamp
 
 
 def constant_like(x: Tensor, value: float) -> Tensor:

@@ -30,7 +30,7 @@ from typing import Any, TypeAlias
 import numpy as np
 
 from minigrad.autograd import version
-from minigrad.autograd.grad_mode import enable_grad
+from minigrad.core.grad_mode import enable_grad
 from minigrad.tensor import Tensor
 
 ParamsT: TypeAlias = Iterable[Tensor] | Iterable[dict[str, Any]] | Iterable[tuple[str, Tensor]]

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.autograd.function import Function
-from minigrad.autograd.grad_mode import is_grad_enabled
+from minigrad.core.grad_mode import is_grad_enabled
 from minigrad.nn.functional.loss_util import float_tensor, reduction_mode
 from minigrad.ops._util import as_tensor, constant, is_array, max_along
 from minigrad.ops.binary import where

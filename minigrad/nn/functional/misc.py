@@ -13,7 +13,7 @@ import numpy as np
 
 from minigrad import ops, random
 from minigrad.autograd import version
-from minigrad.autograd.grad_mode import no_grad
+from minigrad.core.grad_mode import no_grad
 from minigrad.nn.functional._util import float_input
 from minigrad.ops._util import as_tensor, constant
 from minigrad.tensor import Tensor

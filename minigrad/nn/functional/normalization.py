@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from minigrad import ops
-from minigrad.autograd.grad_mode import no_grad
+from minigrad.core.grad_mode import no_grad
 from minigrad.nn.functional._util import check_same_dtype, float_input
 from minigrad.ops._util import constant
 from minigrad.tensor import Tensor

@@ -23,7 +23,7 @@ import numpy as np
 
 from minigrad import dtypes
 from minigrad.autograd import version
-from minigrad.autograd.grad_mode import no_grad
+from minigrad.core.grad_mode import no_grad
 from minigrad.nn.parameter import Parameter
 from minigrad.tensor import Tensor
 

@@ -1,7 +1,8 @@
 """Grad mode: whether new operations are recorded in the graph.
 
-The flag is thread-local, as in PyTorch: ``no_grad`` in one thread does not
-switch recording off in another.
+Recording costs memory (every node keeps what its backward needs), so evaluation and
+the backward pass itself switch it off. The flag is thread-local, as in PyTorch:
+``no_grad`` in one thread does not switch recording off in another.
 """
 
 from __future__ import annotations
