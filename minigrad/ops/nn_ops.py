@@ -14,9 +14,9 @@ import numpy as np
 
 from minigrad import random
 from minigrad.autograd.function import Function
+from minigrad.core.primitives import IndexAdd
 from minigrad.ops._util import array_op, as_tensor, max_along
 from minigrad.ops.declare import op
-from minigrad.ops.indexing import IndexAdd
 from minigrad.ops.linalg import matmul
 from minigrad.ops.reduce import mean, sum
 from minigrad.ops.shape import squeeze, unsqueeze
