@@ -419,3 +419,8 @@ REGISTRY: list[OpInfo] = [
     _same("allclose", compare_sample, **NONDIFF),
     _same("equal", equal_sample, **NONDIFF),
 ]
+
+# ``minigrad.nn.functional``, named as PyTorch's OpInfo names it (``nn.functional.conv2d``).
+from op_registry_nn import ENTRIES as NN_ENTRIES  # noqa: E402
+
+REGISTRY += NN_ENTRIES

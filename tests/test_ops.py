@@ -20,6 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from op_registry import REGISTRY, Const, OpInfo, Sample
+from op_registry_nn import NOT_IN_REGISTRY as NN_NOT_IN_REGISTRY
 
 import minigrad as mg
 
@@ -30,6 +31,7 @@ FEW = max(3, settings.default.max_examples // 3)
 
 # Public names of minigrad.ops that have no registry entry of their own, and why.
 NOT_IN_REGISTRY = {
+    **NN_NOT_IN_REGISTRY,
     "negative": "alias of neg",
     "multiply": "alias of mul",
     "subtract": "alias of sub",
@@ -249,7 +251,9 @@ def test_gradgradcheck(entry: OpInfo) -> None:
 
 
 def test_every_public_op_has_a_registry_entry() -> None:
+    """Both namespaces: ``minigrad.ops`` (``minigrad.X``) and ``minigrad.nn.functional``."""
     public = {n for n in mg.ops.__all__ if not inspect.ismodule(getattr(mg.ops, n))}
+    public |= {f"nn.functional.{n}" for n in mg.nn.functional.__all__}
     registered = {e.name for e in REGISTRY}
     missing = public - registered - set(NOT_IN_REGISTRY)
     assert not missing, f"public ops without a registry entry: {sorted(missing)}"
