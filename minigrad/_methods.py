@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from minigrad import ops
+from minigrad.device import to_arguments
 from minigrad.ops._util import cast
 from minigrad.tensor import Tensor
 
@@ -30,19 +31,9 @@ def _rpow(x: Tensor, base: Any) -> Tensor:
 
 def _to(x: Tensor, *args: Any, **kwargs: Any) -> Tensor:
     """``to(dtype)``, ``to(other_tensor)``, ``to("cpu")``, ``to("cpu", dtype)``."""
-    dtype = kwargs.get("dtype")
-    devices = [kwargs.get("device")]
-    for a in args:
-        if isinstance(a, Tensor):
-            dtype = a.dtype
-        elif isinstance(a, str):  # a string is a device, as in PyTorch
-            devices.append(a)
-        elif a is not None:
-            dtype = a
-    for d in devices:
-        if d is not None and not str(d).startswith("cpu"):
-            raise RuntimeError(f"to: minigrad runs on the CPU only, got device {d!r}")
-    return x if dtype is None else cast(x, dtype)
+    dtype, copy = to_arguments("to", args, kwargs)
+    y = x if dtype is None else cast(x, dtype)
+    return ops.clone(y) if copy and y is x else y
 
 
 def _new(fill: Any) -> Any:

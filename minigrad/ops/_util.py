@@ -9,7 +9,7 @@ import numpy as np
 
 from minigrad import dtypes
 from minigrad.autograd.function import Function
-from minigrad.tensor import Tensor
+from minigrad.tensor import Tensor, _to_array
 
 # Elements per piece in ``in_pieces``: the pieces an elementwise computation touches
 # (a few arrays of 128-256 KiB) stay in the CPU's L2 cache between its passes.
@@ -59,7 +59,7 @@ def as_tensor(x: Any, dtype: np.dtype | None = None) -> Tensor:
         return x if dtype is None or x.dtype == dtype else cast(x, dtype)
     if dtype is not None:
         return Tensor._from_op(np.asarray(x, dtype=dtype), None)
-    return Tensor(x)
+    return Tensor._from_op(_to_array(x), None)  # minigrad.tensor's dtype inference
 
 
 def is_array(x: Any) -> bool:
