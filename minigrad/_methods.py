@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from minigrad import ops
-from minigrad.device import to_arguments
+from minigrad.device import check_device, to_arguments
 from minigrad.ops._util import cast
 from minigrad.tensor import Tensor
 
@@ -36,10 +36,13 @@ def _to(x: Tensor, *args: Any, **kwargs: Any) -> Tensor:
     return ops.clone(y) if copy and y is x else y
 
 
-def _new(fill: Any) -> Any:
-    def method(x: Tensor, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def _new(fill: Any, name: str) -> Any:
+    def method(
+        x: Tensor, *size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None
+    ) -> Tensor:
         from minigrad.creation import _size
 
+        check_device(device, name)
         shape = _size(size)
         t = Tensor._from_op(np.full(shape, fill, dtype or x.dtype), None)
         return t.requires_grad_(requires_grad) if requires_grad else t
@@ -47,11 +50,17 @@ def _new(fill: Any) -> Any:
     return method
 
 
-def _new_tensor(x: Tensor, data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def _new_tensor(
+    x: Tensor, data: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None
+) -> Tensor:
+    check_device(device, "new_tensor")
     return Tensor(data, dtype=dtype or x.dtype, requires_grad=requires_grad)
 
 
-def _new_full(x: Tensor, size: Any, fill_value: Any, dtype: Any = None) -> Tensor:
+def _new_full(
+    x: Tensor, size: Any, fill_value: Any, dtype: Any = None, device: Any = None
+) -> Tensor:
+    check_device(device, "new_full")
     return Tensor._from_op(np.full(tuple(size), fill_value, dtype or x.dtype), None)
 
 
@@ -164,9 +173,9 @@ METHODS: dict[str, Any] = {
     "long": lambda x: cast(x, np.int64),
     "int": lambda x: cast(x, np.int32),
     "bool": lambda x: cast(x, np.bool_),
-    "new_zeros": _new(0),
-    "new_ones": _new(1),
-    "new_empty": _new(0),
+    "new_zeros": _new(0, "new_zeros"),
+    "new_ones": _new(1, "new_ones"),
+    "new_empty": _new(0, "new_empty"),
     "new_tensor": _new_tensor,
     "new_full": _new_full,
     "cpu": lambda x: x,

@@ -58,6 +58,8 @@ class device:  # noqa: N801  (the name mirrors torch.device)
                 raise TypeError("device(): an index cannot be given with a device object")
             self.type, self.index = type.type, type.index
             return
+        if builtins.type(type).__name__ == "device" and builtins.type(type).__module__ == "torch":
+            type = str(type)  # a torch.device names a device as well
         if not isinstance(type, str):
             raise TypeError(
                 f"device(): expected a device string such as 'cpu', got {type!r} "

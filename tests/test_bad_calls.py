@@ -361,6 +361,7 @@ CASES: list[tuple[str, Callable[[], object], type[BaseException], str]] = [
         RuntimeError,
         r"arange: .*CPU only.*'cuda:1' is not available",
     ),
+    ("new_zeros cuda", lambda: _randn(2).new_zeros(3, device="cuda"), RuntimeError, r"new_zeros"),
     ("to cuda", lambda: _randn(2).to("cuda"), RuntimeError, _NOT_CPU % "to"),
     (
         "to device= mps",

@@ -44,6 +44,11 @@ CREATORS: list[tuple[str, Callable[[Any, Any], Any]]] = [
     ("full_like", lambda lib, d: lib.full_like(lib.zeros(2), 3.0, device=d)),
     ("rand_like", lambda lib, d: lib.rand_like(lib.zeros(2), device=d).shape),
     ("randn_like", lambda lib, d: lib.randn_like(lib.zeros(2), device=d).shape),
+    ("new_zeros", lambda lib, d: lib.ones(2).new_zeros(3, device=d)),
+    ("new_ones", lambda lib, d: lib.zeros(2).new_ones((2, 1), device=d)),
+    ("new_empty", lambda lib, d: lib.zeros(2).new_empty(3, device=d).shape),
+    ("new_full", lambda lib, d: lib.zeros(2).new_full((2,), 4.0, device=d)),
+    ("new_tensor", lambda lib, d: lib.zeros(2).new_tensor([1, 2], device=d)),
 ]
 
 
@@ -108,7 +113,7 @@ def test_cuda_module_answers_as_torch_without_cuda() -> None:
 def test_creation_accepts_the_cpu(name: str, make: Callable) -> None:
     minigrad.manual_seed(0)
     ref = make(torch, "cpu")
-    for dev in ("cpu", "cpu:0", minigrad.device("cpu"), None):
+    for dev in ("cpu", "cpu:0", minigrad.device("cpu"), torch.device("cpu"), None):
         _same(make(minigrad, dev), ref)
 
 
@@ -117,8 +122,9 @@ def test_creation_accepts_the_cpu(name: str, make: Callable) -> None:
 def test_creation_refuses_other_devices(name: str, make: Callable, dev: str) -> None:
     with pytest.raises(RuntimeError, match=rf"^{name}: minigrad computes on the CPU only, with "):
         make(minigrad, dev)
-    with pytest.raises(RuntimeError, match=rf"device '{dev}' is not available"):
-        make(minigrad, minigrad.device(dev))
+    for obj in (minigrad.device(dev), torch.device(dev)):
+        with pytest.raises(RuntimeError, match=rf"device '{dev}' is not available"):
+            make(minigrad, obj)
 
 
 def test_to_cpu_and_cpu_return_the_tensor_itself_as_torch() -> None:
