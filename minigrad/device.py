@@ -131,10 +131,18 @@ def device_error(dev: Any, op: str) -> RuntimeError:
     )
 
 
+_IS_TORCH_TENSOR: dict[type, bool] = {}  # the answer by type: the check runs in every op
+
+
 def is_torch_tensor(x: Any) -> bool:
     """True for a ``torch.Tensor`` (or subclass such as ``nn.Parameter``), found
     without importing torch."""
-    return any(c.__name__ == "Tensor" and c.__module__ == "torch" for c in type(x).__mro__)
+    cls = type(x)
+    known = _IS_TORCH_TENSOR.get(cls)
+    if known is None:
+        known = any(c.__name__ == "Tensor" and c.__module__ == "torch" for c in cls.__mro__)
+        _IS_TORCH_TENSOR[cls] = known
+    return known
 
 
 def refuse_torch_tensor(x: Any, op: str | None = None) -> None:
