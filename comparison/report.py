@@ -176,7 +176,7 @@ class Report:
             "rows": [asdict(r) for r in self.rows],
             "extras": self.extras,
         }
-        js.write_text(json.dumps(payload, indent=2, default=_jsonable))
+        js.write_text(json.dumps(_strict_json(payload), indent=2, allow_nan=False))
         head = "# minigrad vs PyTorch: equivalence report\n\n"
         prov = self.provenance_markdown()
         md.write_text(head + (prov + "\n" if prov else "") + self.markdown())
@@ -187,9 +187,17 @@ def _md_cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def _jsonable(x: Any) -> Any:
-    if isinstance(x, np.ndarray):
-        return x.tolist()
-    if isinstance(x, np.generic):
-        return x.item()
+def _strict_json(x: Any) -> Any:
+    """``x`` with arrays as lists and non-finite floats as the strings "inf", "-inf" and
+    "nan": strict JSON, which every reader accepts (``Infinity`` is not JSON)."""
+    if isinstance(x, dict):
+        return {k: _strict_json(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_strict_json(v) for v in x]
+    if isinstance(x, (np.ndarray, np.generic)):
+        return _strict_json(x.tolist())
+    if isinstance(x, float) and not np.isfinite(x):
+        return str(x)
+    if x is None or isinstance(x, (str, int, float)):
+        return x
     raise TypeError(f"not JSON serialisable: {type(x).__name__}")

@@ -73,7 +73,7 @@ def test_files_keep_every_column_the_rule_and_the_provenance(tmp_path: Path) -> 
     assert RULE_TEXT in table.replace("\n", " ")
     js, md = report.write(tmp_path)
 
-    payload = json.loads(js.read_text())
+    payload = json.loads(js.read_text(), parse_constant=_not_json)  # strict JSON
     assert payload["rule"] == RULE and RULE_TEXT in RULE
     rows = payload["rows"]
     assert {"rtol", "atol", "worst_over_allowed", "note", "max_abs", "max_rel"} <= set(rows[0])
@@ -95,6 +95,20 @@ def test_files_keep_every_column_the_rule_and_the_provenance(tmp_path: Path) -> 
     assert "worst: wte.weight" in text and "gradients \\| all" in text  # cell pipes escaped
     for fact in (versions["numpy"], versions["torch"], prov["command"], prov["date"]):
         assert fact in text
+
+
+def test_report_json_is_strict_json_with_infinite_ratios(tmp_path: Path) -> None:
+    report = Report()
+    report.compare("m", "shape", np.zeros(3), np.zeros(4), 1e-4, 1e-6)
+    report.extras["m"] = {"losses": np.array([1.0, np.nan]), "steps": np.int64(2)}
+    js, _ = report.write(tmp_path)
+    payload = json.loads(js.read_text(), parse_constant=_not_json)
+    assert payload["rows"][0]["worst_over_allowed"] == "inf" and not payload["passed"]
+    assert payload["extras"]["m"] == {"losses": [1.0, "nan"], "steps": 2}
+
+
+def _not_json(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
 
 
 def test_help_states_the_rule(capsys: pytest.CaptureFixture[str]) -> None:
