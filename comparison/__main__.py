@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from comparison.report import Report
+from comparison.provenance import provenance
+from comparison.report import RULE, Report
 
 
 def _progress(label: str, total: int) -> Callable[[int], None]:
@@ -106,14 +108,17 @@ finetune = (optional) MiniLM + a classification head fine-tuned side by side on
            comparison/data/topics.tsv: loss at every step, held-out accuracy.
 Default: all but finetune. gpt2/bert/minilm/finetune build the reference with
 transformers on --device; dropout is off on both sides (the libraries draw different
-random masks), so the runs can agree element by element."""
+random masks), so the runs can agree element by element.
+
+verdict: every row shows max abs, max rel, its rtol and atol, and worst/allowed.
+"""
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m comparison",
         description=__doc__,
-        epilog=MODEL_HELP,
+        epilog=MODEL_HELP + "\n".join(textwrap.wrap(RULE, 82)),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
@@ -184,9 +189,22 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _reference_device(args: argparse.Namespace) -> str:
+    """Where PyTorch computes the reference: ``--device`` for the transformers
+    comparisons, the CPU for the seed network."""
+    if set(args.models) <= {"seed"}:
+        return "cpu"
+    from comparison.hf_models import resolve_device
+
+    dev = str(resolve_device(args.device))
+    return dev if "seed" not in args.models or dev == "cpu" else f"{dev} (seed network: cpu)"
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
     report = Report()
+    report.provenance = provenance(argv, _reference_device(args))
     t0 = time.perf_counter()
     for name in args.models:
         COMPARISONS[name](report, args)

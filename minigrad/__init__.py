@@ -4,6 +4,8 @@ Names mirror PyTorch's: ``minigrad.tensor``, ``Tensor.backward``,
 ``minigrad.nn.functional.cross_entropy``, ``minigrad.optim.Adam``, ...
 """
 
+from typing import Any
+
 from minigrad import (
     _methods,  # noqa: F401  (attaches the ops to Tensor)
     autograd,
@@ -32,6 +34,7 @@ from minigrad.creation import (
     zeros,
     zeros_like,
 )
+from minigrad.device import device
 from minigrad.dtypes import (
     bool_,
     double,
@@ -50,7 +53,7 @@ from minigrad.random import manual_seed, seed
 from minigrad.tensor import Tensor
 
 # Subpackages after the core, as ``torch.nn`` / ``torch.optim``: they build on it.
-from minigrad import nn, optim, utils  # noqa: E402  isort: skip
+from minigrad import cuda, nn, optim, utils  # noqa: E402  isort: skip
 from minigrad.serialization import load, save  # noqa: E402  isort: skip
 from minigrad.fast import is_reference_mode, set_reference_mode  # noqa: E402  isort: skip
 
@@ -59,3 +62,12 @@ set_reference_mode(is_reference_mode())  # install the fast engine unless MINIGR
 bool = bool_  # noqa: A001  (minigrad.bool, as torch.bool)
 float = float32  # noqa: A001
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    """``minigrad.viz`` on first use: the graph pictures are imported only when asked for."""
+    if name == "viz":
+        import importlib
+
+        return importlib.import_module("minigrad.viz")
+    raise AttributeError(f"module 'minigrad' has no attribute {name!r}")

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from minigrad import ops
+from minigrad.device import check_device, to_arguments
 from minigrad.ops._util import cast
 from minigrad.ops.declare import tensor_members
 from minigrad.tensor import Tensor
@@ -31,25 +32,18 @@ def _rpow(x: Tensor, base: Any) -> Tensor:
 
 def _to(x: Tensor, *args: Any, **kwargs: Any) -> Tensor:
     """``to(dtype)``, ``to(other_tensor)``, ``to("cpu")``, ``to("cpu", dtype)``."""
-    dtype = kwargs.get("dtype")
-    devices = [kwargs.get("device")]
-    for a in args:
-        if isinstance(a, Tensor):
-            dtype = a.dtype
-        elif isinstance(a, str):  # a string is a device, as in PyTorch
-            devices.append(a)
-        elif a is not None:
-            dtype = a
-    for d in devices:
-        if d is not None and not str(d).startswith("cpu"):
-            raise RuntimeError(f"to: minigrad runs on the CPU only, got device {d!r}")
-    return x if dtype is None else cast(x, dtype)
+    dtype, copy = to_arguments("to", args, kwargs)
+    y = x if dtype is None else cast(x, dtype)
+    return ops.clone(y) if copy and y is x else y
 
 
-def _new(fill: Any) -> Any:
-    def method(x: Tensor, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def _new(fill: Any, name: str) -> Any:
+    def method(
+        x: Tensor, *size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None
+    ) -> Tensor:
         from minigrad.creation import _size
 
+        check_device(device, name)
         shape = _size(size)
         t = Tensor._from_op(np.full(shape, fill, dtype or x.dtype), None)
         return t.requires_grad_(requires_grad) if requires_grad else t
@@ -57,11 +51,17 @@ def _new(fill: Any) -> Any:
     return method
 
 
-def _new_tensor(x: Tensor, data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def _new_tensor(
+    x: Tensor, data: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None
+) -> Tensor:
+    check_device(device, "new_tensor")
     return Tensor(data, dtype=dtype or x.dtype, requires_grad=requires_grad)
 
 
-def _new_full(x: Tensor, size: Any, fill_value: Any, dtype: Any = None) -> Tensor:
+def _new_full(
+    x: Tensor, size: Any, fill_value: Any, dtype: Any = None, device: Any = None
+) -> Tensor:
+    check_device(device, "new_full")
     return Tensor._from_op(np.full(tuple(size), fill_value, dtype or x.dtype), None)
 
 
@@ -85,9 +85,9 @@ METHODS: dict[str, Any] = {
     "long": lambda x: cast(x, np.int64),
     "int": lambda x: cast(x, np.int32),
     "bool": lambda x: cast(x, np.bool_),
-    "new_zeros": _new(0),
-    "new_ones": _new(1),
-    "new_empty": _new(0),
+    "new_zeros": _new(0, "new_zeros"),
+    "new_ones": _new(1, "new_ones"),
+    "new_empty": _new(0, "new_empty"),
     "new_tensor": _new_tensor,
     "new_full": _new_full,
     "cpu": lambda x: x,

@@ -1,4 +1,8 @@
-"""Tensor factories with PyTorch's names and signatures."""
+"""Tensor factories with PyTorch's names and signatures.
+
+Each takes PyTorch's ``device=`` argument: ``"cpu"`` (or ``minigrad.device("cpu")``, or
+None) is where minigrad computes; any other device is refused in one sentence.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,8 @@ from typing import Any
 import numpy as np
 
 from minigrad import dtypes, random
-from minigrad.tensor import Tensor
+from minigrad.device import check_device, refuse_torch_tensor
+from minigrad.tensor import Tensor, _to_array
 
 
 def _size(size: tuple) -> tuple[int, ...]:
@@ -30,35 +35,47 @@ def _float(dtype: Any) -> np.dtype:
     return dtypes.get_default_dtype() if dtype is None else np.dtype(dtype)
 
 
-def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    """A new leaf tensor holding a copy of ``data`` (Python floats become float32)."""
-    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+def tensor(data: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
+    """A new leaf tensor holding a copy of ``data``: Python floats become the default
+    float dtype, ints int64, bools bool (unlike ``Tensor(data)``, always floating)."""
+    check_device(device, "tensor")
+    return _make(_to_array(data, dtype), requires_grad)
 
 
-def as_tensor(data: Any, dtype: Any = None) -> Tensor:
+def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
+    check_device(device, "as_tensor")
     if isinstance(data, Tensor) and (dtype is None or data.dtype == np.dtype(dtype)):
         return data
-    return Tensor(data, dtype=dtype)
+    return _make(_to_array(data, dtype), False)
 
 
 def from_numpy(arr: np.ndarray) -> Tensor:
     """A tensor sharing memory with ``arr`` (no copy)."""
+    if not isinstance(arr, np.ndarray):
+        refuse_torch_tensor(arr, "from_numpy")
+        raise TypeError(f"from_numpy: expected np.ndarray (got {type(arr).__name__})")
     return Tensor._from_op(arr, None)
 
 
-def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
+    check_device(device, "zeros")
     return _make(np.zeros(_size(size), _float(dtype)), requires_grad)
 
 
-def ones(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def ones(*size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
+    check_device(device, "ones")
     return _make(np.ones(_size(size), _float(dtype)), requires_grad)
 
 
-def empty(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def empty(*size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
+    check_device(device, "empty")
     return _make(np.empty(_size(size), _float(dtype)), requires_grad)
 
 
-def full(size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def full(
+    size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None
+) -> Tensor:
+    check_device(device, "full")
     if dtype is None:
         dtype = dtypes.scalar_dtype(fill_value)
     return _make(np.full(_size((size,)), fill_value, np.dtype(dtype)), requires_grad)
@@ -70,7 +87,9 @@ def arange(
     step: float = 1,
     dtype: Any = None,
     requires_grad: bool = False,
+    device: Any = None,
 ) -> Tensor:
+    check_device(device, "arange")
     if end is None:
         start, end = 0, start
     if step == 0:
@@ -82,29 +101,43 @@ def arange(
 
 
 def linspace(
-    start: float, end: float, steps: int, dtype: Any = None, requires_grad: bool = False
+    start: float,
+    end: float,
+    steps: int,
+    dtype: Any = None,
+    requires_grad: bool = False,
+    device: Any = None,
 ) -> Tensor:
+    check_device(device, "linspace")
     return _make(np.linspace(start, end, steps).astype(_float(dtype)), requires_grad)
 
 
-def eye(n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def eye(
+    n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False, device: Any = None
+) -> Tensor:
+    check_device(device, "eye")
     return _make(np.eye(n, m, dtype=_float(dtype)), requires_grad)
 
 
-def rand(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def rand(*size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
     """Uniform on [0, 1) from the global generator."""
+    check_device(device, "rand")
     arr = random.generator().random(_size(size)).astype(_float(dtype))
     return _make(arr, requires_grad)
 
 
-def randn(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def randn(*size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
     """Standard normal from the global generator."""
+    check_device(device, "randn")
     arr = random.generator().standard_normal(_size(size)).astype(_float(dtype))
     return _make(arr, requires_grad)
 
 
-def randint(low: int, high: Any = None, size: Any = (), dtype: Any = None) -> Tensor:
+def randint(
+    low: int, high: Any = None, size: Any = (), dtype: Any = None, device: Any = None
+) -> Tensor:
     """Integers uniform on [low, high); ``randint(high, size)`` as PyTorch."""
+    check_device(device, "randint")
     if isinstance(high, (tuple, list)):  # randint(high, size)
         low, high, size = 0, low, high
     elif high is None:
@@ -115,29 +148,48 @@ def randint(low: int, high: Any = None, size: Any = (), dtype: Any = None) -> Te
     return _make(arr.astype(dtypes.int64 if dtype is None else np.dtype(dtype)), False)
 
 
-def randperm(n: int, dtype: Any = None) -> Tensor:
+def randperm(n: int, dtype: Any = None, device: Any = None) -> Tensor:
+    check_device(device, "randperm")
     return _make(random.generator().permutation(n).astype(dtype or dtypes.int64), False)
 
 
-def zeros_like(x: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def zeros_like(
+    x: Tensor, dtype: Any = None, requires_grad: bool = False, device: Any = None
+) -> Tensor:
+    check_device(device, "zeros_like")
     return _make(np.zeros(x.shape, dtype or x.dtype), requires_grad)
 
 
-def ones_like(x: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def ones_like(
+    x: Tensor, dtype: Any = None, requires_grad: bool = False, device: Any = None
+) -> Tensor:
+    check_device(device, "ones_like")
     return _make(np.ones(x.shape, dtype or x.dtype), requires_grad)
 
 
-def empty_like(x: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def empty_like(
+    x: Tensor, dtype: Any = None, requires_grad: bool = False, device: Any = None
+) -> Tensor:
+    check_device(device, "empty_like")
     return _make(np.empty(x.shape, dtype or x.dtype), requires_grad)
 
 
-def full_like(x: Tensor, fill_value: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def full_like(
+    x: Tensor, fill_value: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None
+) -> Tensor:
+    check_device(device, "full_like")
     return _make(np.full(x.shape, fill_value, dtype or x.dtype), requires_grad)
 
 
-def rand_like(x: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def rand_like(
+    x: Tensor, dtype: Any = None, requires_grad: bool = False, device: Any = None
+) -> Tensor:
+    check_device(device, "rand_like")
     return rand(x.shape, dtype=dtype or x.dtype, requires_grad=requires_grad)
 
 
-def randn_like(x: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def randn_like(
+    x: Tensor, dtype: Any = None, requires_grad: bool = False, device: Any = None
+) -> Tensor:
+    check_device(device, "randn_like")
     return randn(x.shape, dtype=dtype or x.dtype, requires_grad=requires_grad)

@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from minigrad.device import refuse_torch_tensor
+
 float16 = np.dtype("float16")
 float32 = np.dtype("float32")
 float64 = np.dtype("float64")
@@ -87,6 +89,9 @@ def result_type(*operands: Any) -> np.dtype:
     for op in operands:
         if hasattr(op, "dtype") and hasattr(op, "ndim"):
             g, d = (0 if op.ndim > 0 else 1), op.dtype
+            if not isinstance(d, np.dtype):
+                refuse_torch_tensor(op)
+                raise TypeError(f"unsupported operand of type {type(op).__name__}")
         else:
             g, d = 2, scalar_dtype(op)
         groups[g] = d if groups[g] is None else _promote_same_priority(groups[g], d)

@@ -36,6 +36,7 @@ keys, nested dicts, lists, tuples, floats and ``None``, is stored as
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import zipfile
@@ -108,6 +109,8 @@ def load(path: PathLike) -> dict[Any, Any]:
     Returns the saved dict with every array as a Tensor. Raises ``ValueError`` naming the
     file and the problem when it is truncated, corrupt or not of the expected format.
     """
+    if not os.path.exists(path):  # a missing file is not a format problem
+        raise FileNotFoundError(errno.ENOENT, "No such file or directory", os.fspath(path))
     if _format_of(path) == "safetensors":
         arrays, metadata = _read_safetensors(path)
         structure = metadata.get(STRUCTURE_KEY)

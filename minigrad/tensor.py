@@ -22,10 +22,12 @@ from minigrad.autograd import version
 from minigrad.autograd.function import Function
 from minigrad.core.autograd import Tensor
 from minigrad.core.grad_mode import _state
+from minigrad.device import CPU, cuda_error, device, refuse_torch_tensor
 
 
 def _to_array(data: Any, dtype: Any = None) -> np.ndarray:
     """Convert Python data / NumPy arrays to an array with PyTorch's dtype inference."""
+    refuse_torch_tensor(data)
     if isinstance(data, Tensor):
         data = data.data
     if dtype is not None:
@@ -47,12 +49,33 @@ def _to_array(data: Any, dtype: Any = None) -> np.ndarray:
     return arr
 
 
+def _constructor_array(args: tuple, dtype: Any) -> np.ndarray:
+    """What ``Tensor(*args)`` holds: PyTorch's legacy constructor rules (see __init__)."""
+    if all(type(a) is int for a in args):  # Tensor(), Tensor(3), Tensor(2, 3): sizes
+        if any(n < 0 for n in args):
+            raise RuntimeError(f"Tensor{args}: sizes must be non-negative integers")
+        return np.empty(args or (0,), dtypes.get_default_dtype() if dtype is None else dtype)
+    if len(args) != 1:
+        raise TypeError(
+            f"Tensor(): expected one data argument or integer sizes, got {len(args)} "
+            f"arguments of types {', '.join(type(a).__name__ for a in args)}"
+        )
+    data = args[0]
+    if dtype is None and not isinstance(data, (np.ndarray, np.generic, Tensor)):
+        return _to_array(data).astype(dtypes.get_default_dtype(), copy=False)
+    return _to_array(data, dtype)
+
+
 class _TensorAPI:
     """PyTorch's Tensor API beyond the core. Its members are attached to
     ``minigrad.core.Tensor`` (below), so there is one Tensor class: the core's."""
 
-    def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
-        self.data: np.ndarray = _to_array(data, dtype)
+    def __init__(self, *data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
+        """``Tensor(data)`` as ``torch.Tensor(data)``: Python numbers and lists take the
+        default float dtype (``minigrad.tensor`` infers int64 / bool from them instead);
+        a NumPy array or a tensor keeps its dtype. ``Tensor(2, 3)``: an uninitialised
+        tensor of shape (2, 3), as ``torch.Tensor(2, 3)``."""
+        self.data: np.ndarray = _constructor_array(data, dtype)
         self.grad: Tensor | None = None
         self.grad_fn: Function | None = None
         self._hooks: list[Callable[[Tensor], Tensor | None]] | None = None
@@ -113,8 +136,17 @@ class _TensorAPI:
         return self.data.ndim
 
     @property
-    def device(self) -> str:
-        return "cpu"
+    def device(self) -> device:
+        """Always ``minigrad.device("cpu")``: minigrad computes on the CPU with NumPy."""
+        return CPU
+
+    def cpu(self) -> Tensor:
+        """This tensor itself: it is on the CPU already (as PyTorch's ``cpu()`` then)."""
+        return self
+
+    def cuda(self, device: Any = None, non_blocking: bool = False) -> Tensor:
+        """Refused in one sentence: minigrad has no CUDA backend."""
+        raise cuda_error(device)
 
     def size(self, dim: int | None = None) -> Any:
         if dim is None:
@@ -221,6 +253,8 @@ class _TensorAPI:
         its ``grad_fn``. Ops that saved this tensor earlier see its version change and
         refuse to backpropagate (their saved value is gone), instead of a wrong gradient.
         """
+        for o in others:
+            refuse_torch_tensor(o, op)
         record = _state.enabled and (
             self._requires_grad or any(isinstance(o, Tensor) and o._requires_grad for o in others)
         )

@@ -5,9 +5,9 @@ backward pass makes -- and writes one box per tensor (shape, dtype, whether it
 requires grad, optionally its gradient) and one ellipse per ``Function`` node.
 Arrows follow the forward direction: input -> op -> output.
 
-``render(t, path)`` runs the ``dot`` program (Debian/Ubuntu: ``apt-get install
-graphviz``) to make an SVG or PNG; without it, it raises a clear error and the DOT
-text can still be saved and rendered elsewhere.
+``render(t, path)`` (``t`` a tensor, or DOT text) runs the ``dot`` program
+(Debian/Ubuntu: ``apt-get install graphviz``) to make an SVG or PNG; without it, it
+raises a clear error and the DOT text can still be saved and rendered elsewhere.
 """
 
 from __future__ import annotations
@@ -109,8 +109,24 @@ def dot_available() -> bool:
     return shutil.which("dot") is not None
 
 
-def render(dot_source: str, path: str | Path) -> Path:
-    """Write ``dot_source`` to ``path`` (.dot, .svg or .png). Rendering needs Graphviz."""
+def render(
+    graph: Tensor | str,
+    path: str | Path,
+    params: dict[str, Tensor] | None = None,
+    show_grad: bool = False,
+) -> Path:
+    """Write a picture of ``graph`` to ``path`` (.dot, .svg, .png or .pdf; all but .dot
+    need Graphviz). ``graph`` is a tensor (the graph that produced it, drawn by
+    :func:`to_dot` with ``params`` and ``show_grad``) or DOT text."""
+    if isinstance(graph, Tensor):
+        dot_source = to_dot(graph, params=params, show_grad=show_grad)
+    elif isinstance(graph, str):
+        dot_source = graph
+    else:
+        raise TypeError(
+            "render: expected a minigrad Tensor (its graph is drawn) or DOT text, got "
+            f"{type(graph).__name__}"
+        )
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fmt = path.suffix.lstrip(".").lower()

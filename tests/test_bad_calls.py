@@ -57,6 +57,18 @@ def _linear() -> nn.Linear:
     return nn.Linear(3, 2)
 
 
+# a refusal of a device other than the CPU, by the op named
+_NOT_CPU = r"^%s: minigrad computes on the CPU only, with NumPy, so device '.*' is not available"
+# a PyTorch tensor handed to a minigrad op: the message says how to convert it
+_TORCH = r"PyTorch tensor.*minigrad\.from_numpy\(t\.detach\(\)\.cpu\(\)\.numpy\(\)\)"
+
+
+def _torch(*shape: int) -> object:
+    import torch
+
+    return torch.ones(*shape)
+
+
 def _backward_twice() -> None:
     x = _randn(3, grad=True)
     y = (x.exp()).sum()
@@ -339,6 +351,52 @@ CASES: list[tuple[str, Callable[[], object], type[BaseException], str]] = [
         r"[Nn]esterov",
     ),
     ("optimizer empty", lambda: minigrad.optim.SGD([], lr=0.1), ValueError, r"empty"),
+    # --- PyTorch habits: other devices, PyTorch tensors in minigrad ops
+    ("zeros cuda", lambda: minigrad.zeros(2, device="cuda"), RuntimeError, _NOT_CPU % "zeros"),
+    ("randn cuda:0", lambda: minigrad.randn(2, device="cuda:0"), RuntimeError, r"'cuda:0'"),
+    ("tensor mps", lambda: t([1.0], device="mps"), RuntimeError, _NOT_CPU % "tensor"),
+    (
+        "arange device object",
+        lambda: minigrad.arange(3, device=minigrad.device("cuda", 1)),
+        RuntimeError,
+        r"arange: .*CPU only.*'cuda:1' is not available",
+    ),
+    ("new_zeros cuda", lambda: _randn(2).new_zeros(3, device="cuda"), RuntimeError, r"new_zeros"),
+    ("to cuda", lambda: _randn(2).to("cuda"), RuntimeError, _NOT_CPU % "to"),
+    (
+        "to device= mps",
+        lambda: _randn(2).to(device=minigrad.device("mps")),
+        RuntimeError,
+        r"to: .*'mps'",
+    ),
+    ("to unknown keyword", lambda: _randn(2).to(devce="cpu"), TypeError, r"unexpected.*devce"),
+    ("Tensor.cuda", lambda: _randn(2).cuda(), RuntimeError, _NOT_CPU % "cuda"),
+    ("Module.cuda", lambda: _linear().cuda(), RuntimeError, _NOT_CPU % "cuda"),
+    ("Module.to cuda", lambda: _linear().to("cuda:0"), RuntimeError, _NOT_CPU % "to"),
+    ("device type", lambda: minigrad.device("gpu"), RuntimeError, r"Expected one of cpu.*: gpu"),
+    ("device index", lambda: minigrad.device("cuda:x"), RuntimeError, r"Invalid device.*cuda:x"),
+    ("device empty", lambda: minigrad.device(""), RuntimeError, r"must not be empty"),
+    ("device not str", lambda: minigrad.device(0), TypeError, r"device string.*int"),
+    ("add torch tensor", lambda: _randn(3) + _torch(3), TypeError, _TORCH),
+    ("radd torch tensor", lambda: _torch(3) + _randn(3), TypeError, _TORCH),
+    ("matmul torch tensor", lambda: _randn(3) @ _torch(3), TypeError, _TORCH),
+    ("tensor(torch)", lambda: t(_torch(3)), TypeError, _TORCH),
+    ("Tensor(torch)", lambda: minigrad.Tensor(_torch(3)), TypeError, _TORCH),
+    ("relu torch tensor", lambda: F.relu(_torch(3)), TypeError, _TORCH),
+    ("cat torch tensor", lambda: minigrad.cat([_randn(3), _torch(3)]), TypeError, _TORCH),
+    ("index with torch", lambda: _randn(3)[_torch(1).long()], TypeError, r"indexing: .*PyTorch"),
+    ("copy_ torch tensor", lambda: _randn(3).copy_(_torch(3)), TypeError, r"copy_: .*PyTorch"),
+    ("Linear on torch", lambda: _linear()(_torch(2, 3)), TypeError, r"shape \(2, 3\)"),
+    ("from_numpy torch", lambda: minigrad.from_numpy(_torch(3)), TypeError, _TORCH),
+    ("from_numpy list", lambda: minigrad.from_numpy([1.0]), TypeError, r"np\.ndarray.*list"),
+    ("Tensor two lists", lambda: minigrad.Tensor([1.0], [2.0]), TypeError, r"one data argument"),
+    ("Tensor negative size", lambda: minigrad.Tensor(2, -1), RuntimeError, r"non-negative"),
+    (
+        "render a list",
+        lambda: minigrad.viz.render([1.0], "g.dot"),
+        TypeError,
+        r"render: expected a minigrad Tensor.*list",
+    ),
     # --- creation
     ("zeros negative", lambda: minigrad.zeros(-1), RuntimeError, r"non-negative"),
     ("arange step", lambda: minigrad.arange(0, 5, 0), RuntimeError, r"step"),
@@ -346,6 +404,13 @@ CASES: list[tuple[str, Callable[[], object], type[BaseException], str]] = [
 ]
 
 FILE_CASES: list[tuple[str, Callable[[Path], Callable[[], object]], type[BaseException], str]] = [
+    ("missing file", lambda tmp: lambda: minigrad.load(tmp / "w.bin"), FileNotFoundError, r"w.bin"),
+    (
+        "missing safetensors",
+        lambda tmp: lambda: minigrad.load(tmp / "w.safetensors"),
+        FileNotFoundError,
+        r"No such file.*w\.safetensors",
+    ),
     ("truncated safetensors", _truncated_file, (ValueError, RuntimeError), r"w\.safetensors"),
     ("foreign file", _foreign_file, (ValueError, RuntimeError), r"w\.safetensors"),
     ("empty npz", _empty_npz, (ValueError, RuntimeError, OSError), r"w\.npz"),

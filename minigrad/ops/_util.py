@@ -14,7 +14,7 @@ from minigrad.fast.array_mode import _Scratch, array_of, forward_only, is_array
 from minigrad.fast.pieces import PIECE, in_pieces
 from minigrad.fast.strided import broadcast_view
 from minigrad.ops.declare import op
-from minigrad.tensor import Tensor
+from minigrad.tensor import Tensor, _to_array
 
 __all__ = [
     "PIECE",
@@ -56,7 +56,7 @@ def as_tensor(x: Any, dtype: np.dtype | None = None) -> Tensor:
         return x if dtype is None or x.dtype == dtype else cast(x, dtype)
     if dtype is not None:
         return Tensor._from_op(np.asarray(x, dtype=dtype), None)
-    return Tensor(x)
+    return Tensor._from_op(_to_array(x), None)  # minigrad.tensor's dtype inference
 
 
 def array_op(fn: type[Function], *xs: Any, **params: Any) -> Any:

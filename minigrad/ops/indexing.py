@@ -15,6 +15,7 @@ import numpy as np
 
 from minigrad.autograd.function import Function
 from minigrad.core.primitives import GetItem
+from minigrad.device import refuse_torch_tensor
 from minigrad.ops._util import array_op, as_tensor
 from minigrad.ops.binary import where
 from minigrad.ops.declare import op
@@ -102,6 +103,7 @@ def _convert_index(x: Tensor, index: Any) -> tuple:
     idx = index if isinstance(index, tuple) else (index,)
     out = []
     for i in idx:
+        refuse_torch_tensor(i, "indexing")
         if isinstance(i, Tensor):
             i = i.data
         elif isinstance(i, list):

@@ -24,6 +24,7 @@ import numpy as np
 from minigrad import dtypes
 from minigrad.autograd import version
 from minigrad.core.grad_mode import no_grad
+from minigrad.device import cuda_error, to_arguments
 from minigrad.nn.parameter import Parameter
 from minigrad.tensor import Tensor
 
@@ -406,20 +407,7 @@ class Module:
     def to(self, *args: Any, **kwargs: Any) -> Module:
         """``to(dtype)``, ``to("cpu")``, ``to("cpu", dtype)``, ``to(tensor)``: converts
         floating parameters and buffers (integer buffers keep their dtype)."""
-        dtype = kwargs.pop("dtype", None)
-        device = kwargs.pop("device", None)
-        kwargs.pop("non_blocking", None)
-        if kwargs:
-            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
-        for a in args:
-            if isinstance(a, Tensor):
-                dtype = a.dtype
-            elif isinstance(a, str):
-                device = a
-            elif a is not None:
-                dtype = a
-        if device is not None and not str(device).startswith("cpu"):
-            raise RuntimeError(f"to: minigrad runs on the CPU only, got device {device!r}")
+        dtype, _ = to_arguments("to", args, kwargs)
         if dtype is None:
             return self
         dt = np.dtype(dtype)
@@ -438,6 +426,10 @@ class Module:
 
     def cpu(self) -> Module:
         return self
+
+    def cuda(self, device: Any = None) -> Module:
+        """Refused in one sentence: minigrad has no CUDA backend."""
+        raise cuda_error(device)
 
     # ------------------------------------------------------------------ state dict
     def state_dict(
