@@ -95,3 +95,16 @@ def test_next_sentence_prediction_matches_transformers() -> None:
     np.testing.assert_allclose(
         ours(**batch).logits.data, pre(**batch).seq_relationship_logits.data, rtol=1e-13
     )
+
+
+def test_a_row_without_real_tokens_gives_transformers_numbers() -> None:
+    """Attention through F.scaled_dot_product_attention with Hugging Face's additive
+    finfo.min mask: a row whose mask is all 0 attends uniformly (no NaN), as HF."""
+    config = bert_config(num_labels=3)
+    ref, ours = pair(transformers.BertForTokenClassification, mm.BertForTokenClassification, config)
+    ids = np.array([[5, 6, 7, 8], [9, 10, 0, 0]])
+    mask = np.array([[0, 0, 0, 0], [1, 1, 0, 0]])
+    out = ours(ids, attention_mask=mask).logits.data
+    expected = ref(torch.from_numpy(ids), attention_mask=torch.from_numpy(mask)).logits
+    assert np.isfinite(out).all()
+    np.testing.assert_allclose(out, expected.detach().numpy(), rtol=1e-10, atol=1e-13)

@@ -23,6 +23,7 @@ from minigrad.train import (
     get_linear_schedule_with_warmup,
 )
 from minigrad.train.optimization import create_adamw
+from minigrad.train.trainer import _concat_padded
 
 transformers = pytest.importorskip("transformers")
 pytest.importorskip("accelerate")  # transformers.Trainer needs it (the compare extra)
@@ -221,3 +222,30 @@ def test_collator_evaluation_and_loss_curve(tmp_path) -> None:
     )
     with pytest.raises(ValueError, match="returned no loss"):
         no_labels.train()
+
+
+def test_predictions_of_different_lengths_are_padded_with_ignore_index() -> None:
+    """Token-level predictions of batches padded to their own longest row are joined
+    as Hugging Face's evaluation loop joins them (padding value -100)."""
+    config = bert_config(num_labels=2)
+    model = mm.BertForTokenClassification(config).double()
+
+    def pad_collator(features):
+        t = max(len(f["input_ids"]) for f in features)
+        ids = np.zeros((len(features), t), dtype=np.int64)
+        labels = np.full((len(features), t), -100)
+        for i, f in enumerate(features):
+            ids[i, : len(f["input_ids"])] = f["input_ids"]
+            labels[i, : len(f["labels"])] = f["labels"]
+        return {"input_ids": ids, "attention_mask": (ids != 0).astype(np.int64), "labels": labels}
+
+    rows = [{"input_ids": np.arange(1, n + 1), "labels": np.arange(n) % 2} for n in (3, 5, 2, 2)]
+    out = Trainer(
+        model,
+        TrainingArguments(per_device_eval_batch_size=2, disable_tqdm=True),
+        data_collator=pad_collator,
+    ).predict(rows)
+    assert out.predictions.shape == (4, 5, 2) and out.label_ids.shape == (4, 5)
+    np.testing.assert_array_equal(out.label_ids[2:, 2:], -100)
+    np.testing.assert_array_equal(out.predictions[2:, 2:], -100)
+    assert _concat_padded([np.zeros((1, 2)), np.ones((2, 2))]).shape == (3, 2)

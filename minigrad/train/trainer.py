@@ -350,7 +350,7 @@ class Trainer:
                 if "labels" in inputs:
                     labels.append(np.asarray(inputs["labels"]))
         loss = float(np.concatenate(losses).mean()) if losses else None
-        return np.concatenate(preds), (np.concatenate(labels) if labels else None), loss
+        return _concat_padded(preds), (_concat_padded(labels) if labels else None), loss
 
     def evaluate(self, eval_dataset: Any = None, metric_key_prefix: str = "eval") -> dict:
         """Loss and ``compute_metrics`` on ``eval_dataset`` (default: the Trainer's),
@@ -420,6 +420,20 @@ class Trainer:
 
         path = Path(path or Path(self.args.output_dir or ".") / "loss_curve.png")
         return plot_loss_curve(self.state.log_history, path)
+
+
+def _concat_padded(arrays: list[np.ndarray], pad: int = -100) -> np.ndarray:
+    """Batches joined along the samples; batches of different lengths (a collator
+    that pads to the longest in the batch) are padded with -100 first, as Hugging
+    Face's evaluation loop does."""
+    if len({a.shape[1:] for a in arrays}) <= 1:
+        return np.concatenate(arrays)
+    shape = tuple(max(s) for s in zip(*(a.shape[1:] for a in arrays)))
+    out = []
+    for a in arrays:
+        widths = [(0, 0)] + [(0, m - n) for m, n in zip(shape, a.shape[1:])]
+        out.append(np.pad(a, widths, constant_values=pad))
+    return np.concatenate(out)
 
 
 class _NoBar:
