@@ -44,6 +44,24 @@ def test_curve_and_weights_equal_transformers_trainer(dtype: str, n_train: int) 
     assert lrs[0] < max(lrs) and lrs[-1] < max(lrs)  # warmup, then decay
 
 
+def test_per_epoch_logging_and_evaluation_equal_transformers_trainer() -> None:
+    """logging_strategy / eval_strategy "epoch", no clipping, no warmup, accumulation
+    over 3 batches (2 updates per epoch, the second of 2 batches)."""
+    report = Report()
+    overrides = {
+        "eval_strategy": "epoch",
+        "logging_strategy": "epoch",
+        "num_train_epochs": 2,
+        "max_grad_norm": 0.0,
+        "warmup_steps": 0,
+        "gradient_accumulation_steps": 3,
+    }
+    run = compare_trainer(report, "float64", n_train=14, **overrides)
+    assert report.passed, report.table()
+    epochs = [e["epoch"] for e in run.ours_trainer.state.log_history if "eval_loss" in e]
+    assert epochs == [1.0, 2.0]
+
+
 def _tiny_run(tmp_path, **overrides):
     config = bert_config(num_labels=3, hidden_dropout_prob=0.1)  # dropout on: RNG matters
     model = mm.BertForSequenceClassification(config).double()

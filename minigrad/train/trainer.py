@@ -239,7 +239,8 @@ class Trainer:
         s, ga = self.state, a.gradient_accumulation_steps
         first_epoch, skip = divmod(s.global_step, per_epoch)
         self.model.zero_grad()
-        tr_loss, last_logged, start = 0.0, s.global_step, time.time()
+        self._tr_loss, self._last_logged, start = 0.0, s.global_step, time.time()
+        last_update: dict[str, float] = {}  # the last update's grad_norm and learning_rate
         self._progress = _progress_bar(s.max_steps, s.global_step, a.disable_tqdm)
         stop = s.global_step >= s.max_steps
         for epoch in range(first_epoch, epochs):
@@ -256,9 +257,9 @@ class Trainer:
                         self.model, self._collate(self.train_dataset, idx), len(group)
                     )
                     if math.isfinite(step_loss):
-                        tr_loss += step_loss
+                        self._tr_loss += step_loss
                     else:  # as logging_nan_inf_filter: count the window's mean instead
-                        tr_loss += tr_loss / (1 + s.global_step - last_logged)
+                        self._tr_loss += self._tr_loss / (1 + s.global_step - self._last_logged)
                 grad_norm = self._clip()
                 self.optimizer.step()
                 lr = self.lr_scheduler.get_last_lr()[0]
@@ -269,16 +270,9 @@ class Trainer:
                 self._progress.update(1)
                 stop = s.global_step >= s.max_steps
                 step_events = self._step_events(stop)
-                if step_events["log"] and s.global_step > last_logged:
-                    logs = {
-                        "loss": tr_loss / (s.global_step - last_logged),
-                        "grad_norm": grad_norm,
-                        "learning_rate": lr,
-                    }
-                    s.total_loss += tr_loss
-                    tr_loss, last_logged = 0.0, s.global_step
-                    self.log(logs)
-                    self._progress.set_postfix(loss=f"{logs['loss']:.4g}", lr=f"{lr:.3g}")
+                last_update = {"grad_norm": grad_norm, "learning_rate": lr}
+                if step_events["log"]:
+                    self._log_window(last_update)
                 self._evaluate_and_save(step_events)
                 if stop:
                     break
@@ -287,18 +281,11 @@ class Trainer:
                 "eval": a.eval_strategy == "epoch",
                 "save": a.save_strategy == "epoch",
             }
-            if epoch_events["log"] and s.global_step > last_logged:
-                self.log(
-                    {
-                        "loss": tr_loss / (s.global_step - last_logged),
-                        "learning_rate": self.lr_scheduler.get_last_lr()[0],
-                    }
-                )
-                s.total_loss += tr_loss
-                tr_loss, last_logged = 0.0, s.global_step
+            if epoch_events["log"]:
+                self._log_window(last_update)
             self._evaluate_and_save(epoch_events)
         self._progress.close()
-        s.total_loss += tr_loss
+        s.total_loss += self._tr_loss
         runtime = time.time() - start
         train_loss = s.total_loss / max(s.global_step, 1)
         metrics = {
@@ -309,6 +296,18 @@ class Trainer:
         }
         self.log(metrics)
         return TrainOutput(s.global_step, train_loss, metrics)
+
+    def _log_window(self, last_update: dict[str, float]) -> None:
+        """Log the mean loss of the updates since the last log, with the last update's
+        gradient norm and learning rate (nothing when no update was made since)."""
+        s = self.state
+        if s.global_step <= self._last_logged:
+            return
+        logs = {"loss": self._tr_loss / (s.global_step - self._last_logged), **last_update}
+        s.total_loss += self._tr_loss
+        self._tr_loss, self._last_logged = 0.0, s.global_step
+        self.log(logs)
+        self._progress.set_postfix(loss=f"{logs['loss']:.4g}")
 
     def _clip(self) -> float:
         params = list(self.model.parameters())
@@ -365,8 +364,13 @@ class Trainer:
             metrics.update(self.compute_metrics(EvalPrediction(preds, labels)))
         if loss is not None:
             metrics["loss"] = loss
-        runtime = time.time() - start
-        metrics.update(runtime=runtime, samples_per_second=len(dataset) / max(runtime, 1e-9))
+        runtime = max(time.time() - start, 1e-9)
+        n_batches = math.ceil(len(dataset) / self.args.per_device_eval_batch_size)
+        metrics.update(
+            runtime=runtime,
+            samples_per_second=len(dataset) / runtime,
+            steps_per_second=n_batches / runtime,
+        )
         metrics = {f"{metric_key_prefix}_{k}": float(v) for k, v in metrics.items()}
         self.log(metrics)
         return metrics
