@@ -107,7 +107,8 @@ def test_mlm_head_is_tied_and_loads_a_transformers_folder(tmp_path) -> None:
     # strict loading of a transformers state dict; a BERT checkpoint is refused
     fresh = mm.RobertaForMaskedLM(config)
     mm.load_hf_state_dict(fresh, ref.state_dict(), strict=True)
-    bert_ref = transformers.BertForMaskedLM(transformers.BertConfig(**mm.BertConfig().to_dict()))
+    bert_dict = {**config.to_dict(), "model_type": "bert"}
+    bert_ref = transformers.BertForMaskedLM(transformers.BertConfig(**bert_dict))
     with pytest.raises(RuntimeError, match="Missing key"):
         mm.load_hf_state_dict(fresh, bert_ref.state_dict(), strict=True)
 

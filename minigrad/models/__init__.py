@@ -16,6 +16,7 @@ Hugging Face ``config.json``;
 
 from minigrad.models._layers import (
     BaseModelOutput,
+    BertForPreTrainingOutput,
     MaskedLMOutput,
     NextSentencePredictorOutput,
     SequenceClassifierOutput,
@@ -50,6 +51,7 @@ __all__ = [
     "BertForMaskedLM",
     "BertForNextSentencePrediction",
     "BertForPreTraining",
+    "BertForPreTrainingOutput",
     "BertForSequenceClassification",
     "BertForTokenClassification",
     "BertModel",

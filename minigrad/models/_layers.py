@@ -54,10 +54,13 @@ class MaskedLMOutput:
 
 
 @dataclass
-class PreTrainingOutput:
+class BertForPreTrainingOutput:
     loss: Tensor | None
     prediction_logits: Tensor
     seq_relationship_logits: Tensor
+
+
+PreTrainingOutput = BertForPreTrainingOutput  # the former name
 
 
 @dataclass

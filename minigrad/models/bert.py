@@ -33,9 +33,9 @@ import minigrad.nn as nn
 import minigrad.nn.functional as F
 from minigrad.models._layers import (
     BaseModelOutput,
+    BertForPreTrainingOutput,
     MaskedLMOutput,
     NextSentencePredictorOutput,
-    PreTrainingOutput,
     SequenceClassifierOutput,
     TokenClassifierOutput,
     activation,
@@ -327,7 +327,7 @@ class BertForPreTraining(BertPreTrainedModel):
         position_ids: Any = None,
         labels: Any = None,
         next_sentence_label: Any = None,
-    ) -> PreTrainingOutput:
+    ) -> BertForPreTrainingOutput:
         out = self._encode(input_ids, attention_mask, token_type_ids, position_ids)
         scores, nsp = self.cls(out.last_hidden_state, out.pooler_output)
         loss = None
@@ -335,7 +335,7 @@ class BertForPreTraining(BertPreTrainedModel):
             nsp_labels = as_array(next_sentence_label).reshape(-1).astype(np.int64)
             mlm_loss = token_cross_entropy(scores, as_index_array(labels, "labels"))
             loss = mlm_loss + F.cross_entropy(nsp, Tensor(nsp_labels))
-        return PreTrainingOutput(loss, scores, nsp)
+        return BertForPreTrainingOutput(loss, scores, nsp)
 
 
 class BertForMaskedLM(BertPreTrainedModel):
