@@ -44,7 +44,7 @@ from minigrad.train import Trainer, TrainingArguments
 
 TOLERANCES = {"float64": (1e-9, 1e-12), "float32": (1e-4, 1e-5)}
 PARAM_TOL = {"float64": (1e-9, 1e-12), "float32": (1e-3, 1e-5)}
-LOGGED = ("loss", "learning_rate", "grad_norm", "eval_loss", "eval_accuracy")
+LOGGED = ("loss", "learning_rate", "grad_norm", "epoch", "eval_loss", "eval_accuracy")
 HF_FLOAT32_SUMS = ("loss", "train_loss")  # summed in float32 by transformers
 FLOAT32_SUM_TOL = (1e-6, 1e-9)
 

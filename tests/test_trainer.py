@@ -24,6 +24,19 @@ from minigrad.train import (
 )
 from minigrad.train.optimization import create_adamw
 from minigrad.train.trainer import _concat_padded
+from minigrad.utils.data import Dataset
+
+
+class _AsDataset(Dataset):
+    def __init__(self, rows: list) -> None:
+        self.rows = rows
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, i: int) -> dict:
+        return self.rows[i]
+
 
 transformers = pytest.importorskip("transformers")
 pytest.importorskip("accelerate")  # transformers.Trainer needs it (the compare extra)
@@ -225,6 +238,12 @@ def test_collator_evaluation_and_loss_curve(tmp_path) -> None:
         compute_metrics=accuracy,
     )
     metrics = trainer.evaluate()
+    # a minigrad Dataset of dicts works as the list does
+    on_dataset = Trainer(
+        model, trainer.args, eval_dataset=_AsDataset(extra), compute_metrics=accuracy
+    ).evaluate()
+    for key in ("eval_loss", "eval_accuracy"):
+        assert on_dataset[key] == metrics[key]
     logits = model(**{k: v for k, v in default_data_collator(rows).items()}).logits.data
     labels = default_data_collator(rows)["labels"]
     assert metrics["eval_accuracy"] == accuracy((logits, labels))["accuracy"]
