@@ -155,7 +155,8 @@ class Trainer:
         seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
         return np.random.default_rng([seed, epoch]).permutation(len(self.train_dataset))
 
-    def _batches(self, dataset: Any, order: np.ndarray, size: int, drop_last: bool) -> list:
+    @staticmethod
+    def _batches(order: np.ndarray, size: int, drop_last: bool) -> list[np.ndarray]:
         n = len(order) - len(order) % size if drop_last else len(order)
         return [order[i : min(i + size, n)] for i in range(0, n, size)]
 
@@ -247,9 +248,7 @@ class Trainer:
             if stop:
                 break
             order = self.train_order(epoch)
-            batches = self._batches(
-                self.train_dataset, order, a.per_device_train_batch_size, a.dataloader_drop_last
-            )
+            batches = self._batches(order, a.per_device_train_batch_size, a.dataloader_drop_last)
             for update in range(skip if epoch == first_epoch else 0, per_epoch):
                 group = batches[update * ga : (update + 1) * ga]
                 for idx in group:
@@ -340,7 +339,7 @@ class Trainer:
         losses, preds, labels = [], [], []
         self.model.eval()
         with minigrad.no_grad():
-            for idx in self._batches(dataset, order, size, drop_last=False):
+            for idx in self._batches(order, size, drop_last=False):
                 inputs = self._collate(dataset, idx)
                 out = self.model(**inputs)
                 if getattr(out, "loss", None) is not None:
@@ -351,6 +350,16 @@ class Trainer:
         loss = float(np.concatenate(losses).mean()) if losses else None
         return _concat_padded(preds), (_concat_padded(labels) if labels else None), loss
 
+    def _metrics(
+        self, preds: np.ndarray, labels: np.ndarray | None, loss: float | None
+    ) -> dict[str, float]:
+        metrics: dict[str, float] = {}
+        if self.compute_metrics is not None and labels is not None:
+            metrics.update(self.compute_metrics(EvalPrediction(preds, labels)))
+        if loss is not None:
+            metrics["loss"] = loss
+        return metrics
+
     def evaluate(self, eval_dataset: Any = None, metric_key_prefix: str = "eval") -> dict:
         """Loss and ``compute_metrics`` on ``eval_dataset`` (default: the Trainer's),
         logged and returned with keys prefixed ``eval_``."""
@@ -359,11 +368,7 @@ class Trainer:
             raise ValueError("Trainer.evaluate: no eval_dataset")
         start = time.time()
         preds, labels, loss = self._predict_loop(dataset)
-        metrics: dict[str, float] = {}
-        if self.compute_metrics is not None and labels is not None:
-            metrics.update(self.compute_metrics(EvalPrediction(preds, labels)))
-        if loss is not None:
-            metrics["loss"] = loss
+        metrics = self._metrics(preds, labels, loss)
         runtime = max(time.time() - start, 1e-9)
         n_batches = math.ceil(len(dataset) / self.args.per_device_eval_batch_size)
         metrics.update(
@@ -378,11 +383,7 @@ class Trainer:
     def predict(self, test_dataset: Any, metric_key_prefix: str = "test") -> PredictionOutput:
         """Logits (and labels, loss, metrics when the samples carry labels)."""
         preds, labels, loss = self._predict_loop(test_dataset)
-        metrics: dict[str, float] = {}
-        if self.compute_metrics is not None and labels is not None:
-            metrics.update(self.compute_metrics(EvalPrediction(preds, labels)))
-        if loss is not None:
-            metrics["loss"] = loss
+        metrics = self._metrics(preds, labels, loss)
         return PredictionOutput(
             preds, labels, {f"{metric_key_prefix}_{k}": float(v) for k, v in metrics.items()}
         )
