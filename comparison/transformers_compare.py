@@ -427,9 +427,12 @@ def compare_model(
     per_param: bool = False,
     echo: Callable[[str], None] = print,
 ) -> None:
-    """``name`` = "gpt2" (GPT2LMHeadModel) or "bert" (BertForPreTraining, MLM + NSP)
-    against transformers: outputs, loss, every gradient, ``steps`` AdamW steps."""
-    make_case = {"gpt2": gpt2_case, "bert": bert_case}[name]
+    """``name`` = "gpt2" (GPT2LMHeadModel), "bert" (BertForPreTraining, MLM + NSP) or one
+    of ``encoders_compare.CASES`` (RoBERTa MLM, token classification) against
+    transformers: outputs, loss, every gradient, ``steps`` AdamW steps."""
+    from comparison.encoders_compare import CASES
+
+    make_case = {"gpt2": gpt2_case, "bert": bert_case, **CASES}[name]
     seq = 12 if size == "tiny" else 32
     case = make_case(dtype, device, size, steps, seq=seq)
     run_case(report, case, dtype, steps, per_param=per_param, echo=echo)

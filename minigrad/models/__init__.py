@@ -3,38 +3,73 @@ names (so ``transformers`` weights load directly):
 
 * GPT-2: :class:`GPT2Model`, :class:`GPT2LMHeadModel`;
 * BERT: :class:`BertModel`, :class:`BertForPreTraining`, :class:`BertForMaskedLM`,
-  :class:`BertForSequenceClassification`, and the sentence-embedding helpers
-  (:func:`sentence_embeddings`: mean pooling + L2 normalisation, as all-MiniLM-L6-v2).
+  :class:`BertForNextSentencePrediction`, :class:`BertForSequenceClassification`,
+  :class:`BertForTokenClassification`, and the sentence-embedding helpers
+  (:func:`sentence_embeddings`: mean pooling + L2 normalisation, as all-MiniLM-L6-v2);
+* RoBERTa: :class:`RobertaModel`, :class:`RobertaForMaskedLM`,
+  :class:`RobertaForSequenceClassification`, :class:`RobertaForTokenClassification`.
 
-Configs (:class:`GPT2Config`, :class:`BertConfig`) read Hugging Face ``config.json``;
+Configs (:class:`GPT2Config`, :class:`BertConfig`, :class:`RobertaConfig`) read
+Hugging Face ``config.json``;
 ``Model.from_pretrained(folder)`` reads a Hugging Face model folder (safetensors).
 """
 
-from minigrad.models._layers import no_init_weights
+from minigrad.models._layers import (
+    BaseModelOutput,
+    BertForPreTrainingOutput,
+    MaskedLMOutput,
+    NextSentencePredictorOutput,
+    SequenceClassifierOutput,
+    TokenClassifierOutput,
+    no_init_weights,
+)
 from minigrad.models.bert import (
     BertForMaskedLM,
+    BertForNextSentencePrediction,
     BertForPreTraining,
     BertForSequenceClassification,
+    BertForTokenClassification,
     BertModel,
     l2_normalize,
     mean_pool,
     sentence_embeddings,
 )
-from minigrad.models.config import BertConfig, GPT2Config
+from minigrad.models.config import BertConfig, GPT2Config, RobertaConfig
 from minigrad.models.convert import convert_hf_state_dict, load_hf_state_dict
 from minigrad.models.gpt2 import Conv1D, GPT2LMHeadModel, GPT2Model
+from minigrad.models.roberta import (
+    RobertaForMaskedLM,
+    RobertaForSequenceClassification,
+    RobertaForTokenClassification,
+    RobertaModel,
+    create_position_ids_from_input_ids,
+)
 
 __all__ = [
+    "BaseModelOutput",
     "BertConfig",
     "BertForMaskedLM",
+    "BertForNextSentencePrediction",
     "BertForPreTraining",
+    "BertForPreTrainingOutput",
     "BertForSequenceClassification",
+    "BertForTokenClassification",
     "BertModel",
     "Conv1D",
     "GPT2Config",
     "GPT2LMHeadModel",
     "GPT2Model",
+    "MaskedLMOutput",
+    "NextSentencePredictorOutput",
+    "RobertaConfig",
+    "RobertaForMaskedLM",
+    "RobertaForSequenceClassification",
+    "RobertaForTokenClassification",
+    "RobertaModel",
+    "SequenceClassifierOutput",
+    "TokenClassifierOutput",
     "convert_hf_state_dict",
+    "create_position_ids_from_input_ids",
     "l2_normalize",
     "load_hf_state_dict",
     "mean_pool",

@@ -28,7 +28,7 @@ import minigrad
 import minigrad.nn as nn
 import minigrad.nn.functional as F
 from minigrad.models.config import ACTIVATIONS
-from minigrad.nn.functional.attention import attention, causal_blocked, packed_attention
+from minigrad.nn.functional.attention import causal_blocked, packed_attention
 from minigrad.tensor import Tensor
 
 IGNORE_INDEX = -100  # label value that the losses skip (Hugging Face's convention)
@@ -54,16 +54,31 @@ class MaskedLMOutput:
 
 
 @dataclass
-class PreTrainingOutput:
+class BertForPreTrainingOutput:
     loss: Tensor | None
     prediction_logits: Tensor
     seq_relationship_logits: Tensor
+
+
+PreTrainingOutput = BertForPreTrainingOutput  # the former name
 
 
 @dataclass
 class SequenceClassifierOutput:
     loss: Tensor | None
     logits: Tensor
+
+
+@dataclass
+class TokenClassifierOutput:
+    loss: Tensor | None
+    logits: Tensor  # (batch, seq, num_labels)
+
+
+@dataclass
+class NextSentencePredictorOutput:
+    loss: Tensor | None
+    logits: Tensor  # (batch, 2): 0 = B follows A, 1 = B is random
 
 
 # ------------------------------------------------------------------ inputs
@@ -126,6 +141,18 @@ def attention_blocked(
     return blocked
 
 
+def additive_attention_mask(attention_mask: np.ndarray | None, dtype: Any) -> Tensor | None:
+    """Hugging Face's "extended" attention mask for bidirectional attention: M of shape
+    (batch, 1, 1, seq), M = (1 - attention_mask) · finfo(dtype).min, to be added to the
+    scores of every head and query; None when nothing is masked (then there is nothing
+    to add)."""
+    if attention_mask is None or attention_mask.all():
+        return None
+    dtype = np.dtype(dtype)
+    m = (1 - attention_mask[:, None, None, :]).astype(dtype) * np.finfo(dtype).min
+    return Tensor(m)
+
+
 def split_heads(x: Tensor, heads: int) -> Tensor:
     """(B, T, H·D) -> (B, H, T, D)."""
     b, t, e = x.shape
@@ -138,21 +165,6 @@ def merge_heads(x: Tensor) -> Tensor:
     return x.transpose(1, 2).reshape(b, t, h * d)
 
 
-def attend(
-    q: Tensor,
-    k: Tensor,
-    v: Tensor,
-    blocked: np.ndarray | None,
-    dropout_p: float,
-    training: bool,
-    scale: float,
-) -> Tensor:
-    """softmax(Q Kᵀ·scale + M) V with dropout on the weights, per head (see the
-    module docstring); q, k, v are (B, H, T, D)."""
-    fill = float(np.finfo(q.dtype).min)
-    return attention(q, k, v, None, blocked, fill, scale, dropout_p if training else 0.0)
-
-
 def attend_packed(
     qkv: Tensor,
     heads: int,
@@ -161,8 +173,9 @@ def attend_packed(
     training: bool,
     scale: float,
 ) -> Tensor:
-    """:func:`attend` on one projection's output [Q | K | V] (B, T, 3·H·D), giving the
-    heads merged, (B, T, H·D): no split or merge of heads in the graph."""
+    """softmax(Q Kᵀ·scale + M) V (see the module docstring) on one projection's output
+    [Q | K | V] (B, T, 3·H·D), giving the heads merged, (B, T, H·D): no split or merge
+    of heads in the graph."""
     fill = float(np.finfo(qkv.dtype).min)
     p = dropout_p if training else 0.0
     return packed_attention(qkv, heads, blocked, fill, scale, p)

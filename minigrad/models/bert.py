@@ -5,13 +5,21 @@
                      h = LN(a + dropout(W₂ · gelu(W₁ a)))
     pooler_output = tanh(W_p · h[:, 0])                              ([CLS] token)
 
+Self-attention, per head (Q, K, V of shape (B, H, T, d), d = H_model / heads)::
+
+    SelfAttn(h) = softmax(Q Kᵀ/√d + M) V,   M[b, :, :, j] = 0 for a real token j,
+                                             finfo.min for a padding position j
+
+(``F.scaled_dot_product_attention`` with Hugging Face's additive mask M).
+
 Heads: masked-LM (``cls.predictions``: dense -> gelu -> LN -> decoder tied to the word
 embeddings, with its own bias), next-sentence prediction (``cls.seq_relationship``),
-and sequence classification (pooler -> dropout -> linear, as
-``transformers.BertForSequenceClassification``). Parameter names are Hugging Face's,
-so ``load_state_dict(hf_model.state_dict())`` copies a ``transformers`` model in, and
-:meth:`BertPreTrainedModel.from_pretrained` reads a Hugging Face model folder such as
-all-MiniLM-L6-v2.
+sequence classification (pooler -> dropout -> linear, as
+``transformers.BertForSequenceClassification``) and token classification (dropout ->
+linear on every token, as ``transformers.BertForTokenClassification``). Parameter
+names are Hugging Face's, so ``load_state_dict(hf_model.state_dict())`` copies a
+``transformers`` model in, and :meth:`BertPreTrainedModel.from_pretrained` reads a
+Hugging Face model folder such as all-MiniLM-L6-v2.
 """
 
 from __future__ import annotations
@@ -25,14 +33,15 @@ import minigrad.nn as nn
 import minigrad.nn.functional as F
 from minigrad.models._layers import (
     BaseModelOutput,
+    BertForPreTrainingOutput,
     MaskedLMOutput,
-    PreTrainingOutput,
+    NextSentencePredictorOutput,
     SequenceClassifierOutput,
+    TokenClassifierOutput,
     activation,
+    additive_attention_mask,
     as_array,
     as_index_array,
-    attend,
-    attention_blocked,
     check_same_shape,
     default_positions,
     init_enabled,
@@ -73,10 +82,13 @@ class BertSelfAttention(nn.Module):
         self.dropout = nn.Dropout(config.attention_probs_dropout_prob)
         self.scale = (h // self.num_heads) ** -0.5
 
-    def forward(self, h: Tensor, blocked: np.ndarray | None) -> Tensor:
+    def forward(self, h: Tensor, mask: Tensor | None) -> Tensor:
+        """h (B, T, H·d) -> (B, T, H·d); ``mask``: the additive (B, 1, 1, T) mask or None."""
         n = self.num_heads
         q, k, v = (split_heads(lin(h), n) for lin in (self.query, self.key, self.value))
-        return merge_heads(attend(q, k, v, blocked, self.dropout.p, self.training, self.scale))
+        p = self.dropout.p if self.training else 0.0
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p, scale=self.scale)
+        return merge_heads(out)
 
 
 class BertSelfOutput(nn.Module):
@@ -105,8 +117,8 @@ class BertAttention(nn.Module):
         self.self = BertSelfAttention(config)
         self.output = BertSelfOutput(config)
 
-    def forward(self, h: Tensor, blocked: np.ndarray | None) -> Tensor:
-        return self.output(self.self(h, blocked), h)
+    def forward(self, h: Tensor, mask: Tensor | None) -> Tensor:
+        return self.output(self.self(h, mask), h)
 
 
 class BertIntermediate(nn.Module):
@@ -126,8 +138,8 @@ class BertLayer(nn.Module):
         self.intermediate = BertIntermediate(config)
         self.output = BertOutput(config)
 
-    def forward(self, h: Tensor, blocked: np.ndarray | None) -> Tensor:
-        a = self.attention(h, blocked)
+    def forward(self, h: Tensor, mask: Tensor | None) -> Tensor:
+        a = self.attention(h, mask)
         return self.output(self.intermediate(a), a)
 
 
@@ -136,9 +148,9 @@ class BertEncoder(nn.Module):
         super().__init__()
         self.layer = nn.ModuleList([BertLayer(config) for _ in range(config.num_hidden_layers)])
 
-    def forward(self, h: Tensor, blocked: np.ndarray | None) -> Tensor:
+    def forward(self, h: Tensor, mask: Tensor | None) -> Tensor:
         for layer in self.layer:
-            h = layer(h, blocked)
+            h = layer(h, mask)
         return h
 
 
@@ -152,10 +164,26 @@ class BertPooler(nn.Module):
 
 
 class BertPreTrainedModel(nn.Module):
-    """Shared initialisation and loading for the BERT models."""
+    """Shared initialisation and loading for the BERT models (and, through
+    ``config_class`` / ``base_model_prefix`` / ``base_model_class``, the RoBERTa ones:
+    the heads build their encoder as ``self.<base_model_prefix>``)."""
 
     config: BertConfig
+    config_class: type = BertConfig
     base_model_prefix = "bert"
+    base_model_class: type  # BertModel (set below, once it exists)
+
+    @property
+    def base_model(self) -> BertModel:
+        return getattr(self, self.base_model_prefix)
+
+    def _build_base_model(self, config: BertConfig, add_pooling_layer: bool) -> None:
+        setattr(self, self.base_model_prefix, self.base_model_class(config, add_pooling_layer))
+
+    def _encode(
+        self, input_ids: Any, attention_mask: Any, token_type_ids: Any, position_ids: Any
+    ) -> BaseModelOutput:
+        return self.base_model(input_ids, attention_mask, token_type_ids, position_ids)
 
     def init_weights(self) -> None:
         """Hugging Face's scheme: N(0, initializer_range²) weights (padding row 0),
@@ -172,16 +200,18 @@ class BertPreTrainedModel(nn.Module):
         ``transformers`` does, which warns about them)."""
         from minigrad.models.convert import from_pretrained
 
-        return from_pretrained(cls, BertConfig, folder, **config_overrides)
+        return from_pretrained(cls, cls.config_class, folder, **config_overrides)
 
 
 class BertModel(BertPreTrainedModel):
     """The BERT encoder: ``last_hidden_state`` (B, T, H) and ``pooler_output`` (B, H)."""
 
+    embeddings_class: type = BertEmbeddings
+
     def __init__(self, config: BertConfig, add_pooling_layer: bool = True) -> None:
         super().__init__()
         self.config = config
-        self.embeddings = BertEmbeddings(config)
+        self.embeddings = self.embeddings_class(config)
         self.encoder = BertEncoder(config)
         self.pooler = BertPooler(config) if add_pooling_layer else None
         self.init_weights()
@@ -200,7 +230,7 @@ class BertModel(BertPreTrainedModel):
         mask = None if attention_mask is None else as_index_array(attention_mask, "attention_mask")
         check_same_shape(ids, mask, "attention_mask")
         if position_ids is None:
-            pos = default_positions(ids, self.config.max_position_embeddings, "BertModel")
+            pos = self.default_position_ids(ids)
         else:
             pos = as_index_array(position_ids, "position_ids")
             check_same_shape(ids, pos, "position_ids")
@@ -210,9 +240,16 @@ class BertModel(BertPreTrainedModel):
             types = as_index_array(token_type_ids, "token_type_ids")
             check_same_shape(ids, types, "token_type_ids")
         h = self.embeddings(ids, types, pos)
-        h = self.encoder(h, attention_blocked(mask, ids.shape[1], causal=False))
+        h = self.encoder(h, additive_attention_mask(mask, h.dtype))
         pooled = self.pooler(h) if self.pooler is not None else None
         return BaseModelOutput(last_hidden_state=h, pooler_output=pooled)
+
+    def default_position_ids(self, ids: np.ndarray) -> np.ndarray:
+        """0, 1, ..., T-1 in every row."""
+        return default_positions(ids, self.config.max_position_embeddings, type(self).__name__)
+
+
+BertPreTrainedModel.base_model_class = BertModel
 
 
 class BertPredictionHeadTransform(nn.Module):
@@ -259,11 +296,11 @@ class BertPreTrainingHeads(nn.Module):
         return self.predictions(h), self.seq_relationship(pooled)
 
 
-def _tie_decoder(model: BertPreTrainedModel, head: BertLMPredictionHead) -> None:
+def tie_decoder(model: BertPreTrainedModel, head: nn.Module) -> None:
     """Make the MLM decoder's weight the word-embedding Parameter itself (when the config
     ties them), so its gradient is the sum of both uses."""
     if model.config.tie_word_embeddings:
-        head.decoder.weight = model.bert.embeddings.word_embeddings.weight
+        head.decoder.weight = model.base_model.embeddings.word_embeddings.weight
 
 
 class BertForPreTraining(BertPreTrainedModel):
@@ -277,10 +314,10 @@ class BertForPreTraining(BertPreTrainedModel):
     def __init__(self, config: BertConfig) -> None:
         super().__init__()
         self.config = config
-        self.bert = BertModel(config)
+        self._build_base_model(config, add_pooling_layer=True)
         self.cls = BertPreTrainingHeads(config)
         self.init_weights()
-        _tie_decoder(self, self.cls.predictions)
+        tie_decoder(self, self.cls.predictions)
 
     def forward(
         self,
@@ -290,15 +327,15 @@ class BertForPreTraining(BertPreTrainedModel):
         position_ids: Any = None,
         labels: Any = None,
         next_sentence_label: Any = None,
-    ) -> PreTrainingOutput:
-        out = self.bert(input_ids, attention_mask, token_type_ids, position_ids)
+    ) -> BertForPreTrainingOutput:
+        out = self._encode(input_ids, attention_mask, token_type_ids, position_ids)
         scores, nsp = self.cls(out.last_hidden_state, out.pooler_output)
         loss = None
         if labels is not None and next_sentence_label is not None:
             nsp_labels = as_array(next_sentence_label).reshape(-1).astype(np.int64)
             mlm_loss = token_cross_entropy(scores, as_index_array(labels, "labels"))
             loss = mlm_loss + F.cross_entropy(nsp, Tensor(nsp_labels))
-        return PreTrainingOutput(loss, scores, nsp)
+        return BertForPreTrainingOutput(loss, scores, nsp)
 
 
 class BertForMaskedLM(BertPreTrainedModel):
@@ -308,10 +345,10 @@ class BertForMaskedLM(BertPreTrainedModel):
     def __init__(self, config: BertConfig) -> None:
         super().__init__()
         self.config = config
-        self.bert = BertModel(config, add_pooling_layer=False)
+        self._build_base_model(config, add_pooling_layer=False)
         self.cls = BertOnlyMLMHead(config)
         self.init_weights()
-        _tie_decoder(self, self.cls.predictions)
+        tie_decoder(self, self.cls.predictions)
 
     def forward(
         self,
@@ -321,7 +358,7 @@ class BertForMaskedLM(BertPreTrainedModel):
         position_ids: Any = None,
         labels: Any = None,
     ) -> MaskedLMOutput:
-        out = self.bert(input_ids, attention_mask, token_type_ids, position_ids)
+        out = self._encode(input_ids, attention_mask, token_type_ids, position_ids)
         scores = self.cls(out.last_hidden_state)
         loss = (
             None
@@ -344,7 +381,7 @@ class BertForSequenceClassification(BertPreTrainedModel):
         super().__init__()
         self.config = config
         self.num_labels = config.num_labels
-        self.bert = BertModel(config)
+        self._build_base_model(config, add_pooling_layer=True)
         self.dropout = nn.Dropout(config.classifier_dropout_prob)
         self.classifier = nn.Linear(config.hidden_size, config.num_labels)
         self.init_weights()
@@ -357,18 +394,92 @@ class BertForSequenceClassification(BertPreTrainedModel):
         position_ids: Any = None,
         labels: Any = None,
     ) -> SequenceClassifierOutput:
-        out = self.bert(input_ids, attention_mask, token_type_ids, position_ids)
+        out = self._encode(input_ids, attention_mask, token_type_ids, position_ids)
         logits = self.classifier(self.dropout(out.pooler_output))
+        return SequenceClassifierOutput(sequence_classification_loss(logits, labels), logits)
+
+
+def sequence_classification_loss(logits: Tensor, labels: Any) -> Tensor | None:
+    """Hugging Face's ``problem_type`` inference on (B, num_labels) logits: one label ->
+    mean squared error; integer labels -> cross entropy; float labels (B, num_labels)
+    -> binary cross entropy with logits. None without labels."""
+    if labels is None:
+        return None
+    y = as_array(labels)
+    if logits.shape[-1] == 1:
+        return F.mse_loss(logits.reshape(-1), Tensor(y.reshape(-1).astype(logits.dtype)))
+    if y.dtype.kind in "iu":
+        return F.cross_entropy(logits, Tensor(y.reshape(-1).astype(np.int64)))
+    return F.binary_cross_entropy_with_logits(logits, Tensor(y.astype(logits.dtype)))
+
+
+class BertForTokenClassification(BertPreTrainedModel):
+    """A label per token (named-entity recognition): ``logits = classifier(dropout(h))``
+    on every position of ``last_hidden_state`` (no pooler, as Hugging Face). ``labels``
+    (B, T): -100 = ignored (padding, sub-word continuations); the loss is the mean cross
+    entropy over the other positions."""
+
+    def __init__(self, config: BertConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.num_labels = config.num_labels
+        self._build_base_model(config, add_pooling_layer=False)
+        self.dropout = nn.Dropout(config.classifier_dropout_prob)
+        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
+        self.init_weights()
+
+    def forward(
+        self,
+        input_ids: Any,
+        attention_mask: Any = None,
+        token_type_ids: Any = None,
+        position_ids: Any = None,
+        labels: Any = None,
+    ) -> TokenClassifierOutput:
+        out = self._encode(input_ids, attention_mask, token_type_ids, position_ids)
+        logits = self.classifier(self.dropout(out.last_hidden_state))
         loss = None
         if labels is not None:
-            y = as_array(labels)
-            if self.num_labels == 1:
-                loss = F.mse_loss(logits.reshape(-1), Tensor(y.reshape(-1).astype(logits.dtype)))
-            elif y.dtype.kind in "iu":
-                loss = F.cross_entropy(logits, Tensor(y.reshape(-1).astype(np.int64)))
-            else:
-                loss = F.binary_cross_entropy_with_logits(logits, Tensor(y.astype(logits.dtype)))
-        return SequenceClassifierOutput(loss, logits)
+            loss = token_cross_entropy(logits, as_index_array(labels, "labels"))
+        return TokenClassifierOutput(loss, logits)
+
+
+class BertOnlyNSPHead(nn.Module):
+    def __init__(self, config: BertConfig) -> None:
+        super().__init__()
+        self.seq_relationship = nn.Linear(config.hidden_size, 2)
+
+    def forward(self, pooled: Tensor) -> Tensor:
+        return self.seq_relationship(pooled)
+
+
+class BertForNextSentencePrediction(BertPreTrainedModel):
+    """Next-sentence prediction alone: ``logits = cls.seq_relationship(pooler_output)``,
+    (B, 2). ``labels`` (B,): 0 = segment B follows A, 1 = B is random; the loss is the
+    mean cross entropy."""
+
+    def __init__(self, config: BertConfig) -> None:
+        super().__init__()
+        self.config = config
+        self._build_base_model(config, add_pooling_layer=True)
+        self.cls = BertOnlyNSPHead(config)
+        self.init_weights()
+
+    def forward(
+        self,
+        input_ids: Any,
+        attention_mask: Any = None,
+        token_type_ids: Any = None,
+        position_ids: Any = None,
+        labels: Any = None,
+    ) -> NextSentencePredictorOutput:
+        out = self._encode(input_ids, attention_mask, token_type_ids, position_ids)
+        logits = self.cls(out.pooler_output)
+        loss = None
+        if labels is not None:
+            y = as_array(labels).reshape(-1).astype(np.int64)
+            loss = F.cross_entropy(logits, Tensor(y))
+        return NextSentencePredictorOutput(loss, logits)
 
 
 # ------------------------------------------------------------------ sentence embeddings

@@ -1,7 +1,7 @@
 """Model configurations that read Hugging Face ``config.json`` files.
 
-``GPT2Config`` and ``BertConfig`` are plain dataclasses holding the sizes, activation,
-epsilons and dropout rates of a model. Field names are Hugging Face's own, so a
+``GPT2Config``, ``BertConfig`` and ``RobertaConfig`` are plain dataclasses holding the
+sizes, activation, epsilons and dropout rates of a model. Field names are Hugging Face's own, so a
 ``config.json`` (or a ``transformers`` config's ``to_dict()``) maps onto them directly:
 
     cfg = BertConfig.from_json_file("all-MiniLM-L6-v2/config.json")
@@ -207,3 +207,22 @@ class BertConfig(_Config):
         if self.classifier_dropout is not None:
             return self.classifier_dropout
         return self.hidden_dropout_prob
+
+
+@dataclass
+class RobertaConfig(BertConfig):
+    """RoBERTa sizes and rates: BERT's fields with RoBERTa's defaults (RoBERTa-base:
+    50265 byte-level BPE tokens, ``<pad>`` = 1, ``<s>`` = 0, ``</s>`` = 2; checkpoints
+    set ``max_position_embeddings=514``, since positions start after the padding index)."""
+
+    model_type = "roberta"
+
+    vocab_size: int = 50265
+    pad_token_id: int | None = 1
+    bos_token_id: int | None = 0
+    eos_token_id: int | None = 2
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.pad_token_id is None:
+            raise ValueError("RobertaConfig: pad_token_id is needed (position ids count from it)")
