@@ -134,3 +134,16 @@ def test_gpu_peak_table_and_timing() -> None:
     r = measure(lambda: calls.append(np.zeros(4)), Plan(1, 3, 5, 0.0, 0.0))
     assert len(calls) == 1 + 3 and r["repeats"] == 3
     assert 0 < r["min_s"] <= r["median_s"] <= r["max_s"]
+
+
+def test_ddp_benchmark_runs_two_ranks(tmp_path: Path) -> None:
+    out = tmp_path / "ddp.json"
+    cmd = [sys.executable, "-m", "benchmarks.ddp", "--model", "mission_net", "--procs", "2"]
+    cmd += ["--steps", "3", "--warmup", "1", "--json", str(out)]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert "| processes | step (median) |" in proc.stdout
+    (row,) = json.loads(out.read_text())
+    assert row["world_size"] == 2 and row["median_s"] > 0 and row["samples_per_s"] > 0
+    # float32 parameters of Linear(100, 50) and Linear(50, 10): every byte, once
+    assert row["bytes_per_step"] == 4 * (100 * 50 + 50 + 50 * 10 + 10)
