@@ -12,12 +12,14 @@ batch, up to the summation order of floating point.
 
 How the averaging is scheduled (after PyTorch's reducer, ``torch/csrc/distributed/c10d``):
 
-* **Buckets.** Parameters are grouped, in reverse registration order (the order in which
-  backward tends to reach them), into buckets of at most ``bucket_cap_mb`` megabytes, one
-  dtype per bucket. Each bucket is one contiguous NumPy array; every parameter's ``.grad``
-  is a view into it (PyTorch's ``gradient_as_bucket_view=True``), so the engine
-  accumulates gradients straight into the buffer, and one all-reduce per bucket,
-  in place and zero-copy (``torch.from_numpy``), averages them all.
+* **Buckets.** Parameters are grouped into buckets of at most ``bucket_cap_mb``
+  megabytes, one dtype per bucket: at first in reverse registration order, and after the
+  first synchronised backward in the order the engine actually handed the gradients over
+  (rank 0's order, broadcast), as PyTorch's reducer rebuilds its buckets. Each bucket
+  is one contiguous NumPy array; every parameter's ``.grad`` is a view into it
+  (PyTorch's ``gradient_as_bucket_view=True``), so the engine accumulates gradients
+  straight into the buffer, and one all-reduce per bucket, in place and zero-copy
+  (``torch.from_numpy``), averages them all.
 * **When.** A hook on each parameter (``Tensor.register_hook``) runs when the engine
   hands over that parameter's gradient, *before* it is added into ``.grad``. So the hook
   of parameter ``k`` knows that the parameter handed over before it is now complete: a
@@ -157,29 +159,27 @@ class DistributedDataParallel(Module):
         object.__setattr__(self, "bucket_bytes_cap", int(bucket_cap_mb * 1024 * 1024))
         params = [p for p in module.parameters() if p.requires_grad]
         object.__setattr__(self, "_params", params)
+        object.__setattr__(self, "_index", {id(p): i for i, p in enumerate(params)})
         self._broadcast([p.data for p in module.parameters()] + self._buffer_arrays())
-        buckets = self._make_buckets(params)
-        object.__setattr__(self, "_buckets", buckets)
-        where = {}
-        for bucket in buckets:
-            for p, view in zip(bucket.params, bucket.views):
-                where[id(p)] = (bucket, view)
-        object.__setattr__(self, "_where", where)
+        self._set_buckets(list(reversed(params)))
+        object.__setattr__(self, "_handed", [])  # parameter indices in hand-over order
+        object.__setattr__(self, "_rebuilt", False)
         object.__setattr__(self, "_expected", set())  # ids still to receive a gradient
         object.__setattr__(self, "_used", set())  # ids that received one locally
         object.__setattr__(self, "_previous", None)  # handed over at the previous hook
         object.__setattr__(self, "_syncing", False)
-        object.__setattr__(self, "bytes_per_sync", sum(b.flat.nbytes for b in buckets))
+        object.__setattr__(self, "bytes_per_sync", sum(b.flat.nbytes for b in self._buckets))
         for p in params:
             p.register_hook(self._make_hook(p))
 
     # ------------------------------------------------------------ setup
-    def _make_buckets(self, params: list[Tensor]) -> list[_Bucket]:
-        """Reverse registration order, one dtype per bucket, at most ``bucket_cap_mb``."""
+    def _set_buckets(self, order: list[Tensor]) -> None:
+        """Buckets of the parameters in ``order``: one dtype per bucket, at most
+        ``bucket_cap_mb``; a ``.grad`` already there is moved into its new view."""
         buckets: list[_Bucket] = []
         open_: dict[np.dtype, list[Tensor]] = {}
         size: dict[np.dtype, int] = {}
-        for p in reversed(params):
+        for p in order:
             dt = p.data.dtype
             if dt in open_ and size[dt] + p.data.nbytes > self.bucket_bytes_cap:
                 buckets.append(_Bucket(open_.pop(dt), dt))
@@ -187,7 +187,32 @@ class DistributedDataParallel(Module):
                 open_[dt], size[dt] = [], 0
             open_[dt].append(p)
             size[dt] += p.data.nbytes
-        return buckets + [_Bucket(ps, dt) for dt, ps in open_.items()]
+        buckets += [_Bucket(ps, dt) for dt, ps in open_.items()]
+        where = {}
+        for bucket in buckets:
+            for p, view in zip(bucket.params, bucket.views):
+                where[id(p)] = (bucket, view)
+                if p.grad is not None:
+                    view[...] = p.grad.data
+                    p.grad = from_numpy(view)
+        object.__setattr__(self, "_buckets", buckets)
+        object.__setattr__(self, "_where", where)
+
+    def _rebuild_buckets(self) -> None:
+        """After the first synchronised backward: buckets in the order the engine handed
+        the gradients over (rank 0's, broadcast, so every rank agrees), so that a bucket
+        is complete, and its all-reduce starts, as early as it can (PyTorch's reducer
+        rebuilds its buckets the same way). Parameters not handed over go last."""
+        object.__setattr__(self, "_rebuilt", True)
+        n = len(self._params)
+        seen = dict.fromkeys(self._handed)
+        order = np.array(list(seen) + [i for i in reversed(range(n)) if i not in seen])
+        order = order.astype(np.int64)
+        self._dist.broadcast(_torch.torch().from_numpy(order), src=0, group=self.process_group)
+        new = [self._params[i] for i in order.tolist()]
+        current = [p for b in self._buckets for p in b.params]
+        if any(a is not b for a, b in zip(new, current)):
+            self._set_buckets(new)
 
     def _buffer_arrays(self) -> list[np.ndarray]:
         return [b.data for b in self.module.buffers() if b is not None]
@@ -274,6 +299,8 @@ class DistributedDataParallel(Module):
         view = self._as_view(p)
         self._expected.discard(id(p))
         self._used.add(id(p))
+        if not self._rebuilt:
+            self._handed.append(self._index[id(p)])
         if self._expected:
             object.__setattr__(self, "_previous", p)
             return None  # the engine adds ``grad`` into the view
@@ -315,6 +342,8 @@ class DistributedDataParallel(Module):
                     old = before.get(id(q))
                     q.grad = None if old is None else from_numpy(old)
         object.__setattr__(self, "_syncing", False)
+        if not self._rebuilt:
+            self._rebuild_buckets()
 
     def _globally_used(self) -> np.ndarray:
         """For each parameter, whether any rank gave it a gradient (one small all-reduce,
