@@ -18,6 +18,7 @@ import numpy as np
 
 from benchmarks import flops, peers
 from benchmarks.backends import CUDA_KEYS, PEER_KEYS, Backend, train_step
+from benchmarks.gpt_block import build_gpt_block
 from benchmarks.nlp import build_bert_base, build_gpt2_small, build_gpt2_tiny, build_minilm
 from benchmarks.spec import Built, Workload
 
@@ -274,6 +275,14 @@ WORKLOADS: dict[str, Workload] = {
             build_gpt2_tiny,
             _TRAIN,
             targets={"ratio": 1.3},
+        ),
+        Workload(
+            "gpt_block",
+            "Tiny GPT block (generic ops, manual attention), batch 4 x 64, d=128, Adam",
+            "tokens/s",
+            build_gpt_block,
+            ("minigrad", "torch-cpu", "mygrad", "autograd"),
+            targets={"peers": True},
         ),
         Workload(
             "gpt2_small",

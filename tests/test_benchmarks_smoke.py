@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 
-from benchmarks import flops, peers
+from benchmarks import flops, gpt_block, peers
 from benchmarks.backends import PEER_KEYS, PEER_PINS, Backend
 from benchmarks.machine import gpu_bf16_peak
 from benchmarks.nlp import BERT_BASE, GPT2_TINY
@@ -88,8 +88,8 @@ def test_quick_run_says_so_on_screen(quick_proc: tuple[Path, dict, Any]) -> None
 def test_peer_rows(quick_run: tuple[Path, dict]) -> None:
     _, results = quick_run
     rows = {(r["workload"], r["backend"]): r for r in results["rows"]}
-    for name in ("short_graph", "mission_net", "wide_mlp"):
-        for key in PEER_KEYS:
+    for name in ("short_graph", "mission_net", "wide_mlp", "gpt_block"):
+        for key in (k for k in PEER_KEYS if k in WORKLOADS[name].backends):
             r = rows[(name, key)]
             if importlib.util.find_spec(key) is None:
                 assert r["status"] == f"skipped ({key} not installed: pip install {PEER_PINS[key]})"
@@ -263,3 +263,25 @@ def test_ddp_benchmark_runs_two_ranks(tmp_path: Path) -> None:
     assert row["world_size"] == 2 and row["median_s"] > 0 and row["samples_per_s"] > 0
     # float32 parameters of Linear(100, 50) and Linear(50, 10): every byte, once
     assert row["bytes_per_step"] == 4 * (100 * 50 + 50 + 50 * 10 + 10)
+
+
+def test_gpt_block_engines_take_torchs_steps() -> None:
+    """The generic-ops GPT block: every engine's two Adam steps end where PyTorch's do."""
+    w = WORKLOADS["gpt_block"]
+    finals = {}
+    for key in w.backends:
+        backend = Backend(key)
+        if backend.missing:  # an optional library (the bench extra)
+            continue
+        built = w.build(backend, True)
+        built.step()
+        built.step()
+        assert built.params is not None
+        finals[key] = [np.array(a, copy=True) for a in built.params()]
+    ref = finals.pop("torch-cpu")
+    assert "minigrad" in finals
+    start = gpt_block.init()[0]
+    assert not np.allclose(ref[2], start["w_qkv"])  # the steps moved the weights
+    for key, params in finals.items():
+        for a, b in zip(params, ref):
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5, err_msg=key)
