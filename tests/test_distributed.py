@@ -165,3 +165,16 @@ def test_sampler_errors_as_torch() -> None:
         assert str(ours.value) == str(theirs.value)
     with pytest.raises(RuntimeError, match="no process group"):
         DistributedSampler(range(4))
+
+
+def test_seed_per_rank(monkeypatch: pytest.MonkeyPatch) -> None:
+    import minigrad.distributed as mdist
+
+    assert mdist.seed_per_rank(5, rank=1) == 6
+    a = minigrad.randn(3).data
+    minigrad.manual_seed(6)
+    np.testing.assert_array_equal(a, minigrad.randn(3).data)
+    monkeypatch.setenv("RANK", "3")  # no process group: torchrun's environment
+    assert mdist.seed_per_rank(5) == 8
+    b = minigrad.randn(3).data
+    assert not np.array_equal(a, b)
