@@ -124,13 +124,20 @@ def evaluate_targets(by: dict[tuple[str, str], dict[str, Any]]) -> list[dict[str
             peers = [r for k in PEER_KEYS if (r := ok(name, k))]
             best = min(peers, key=lambda r: r["median_s"] / r["work"], default=None)
             val = mg["median_s"] / best["median_s"] if mg and best else None
+            note = ""
+            if mg and best:
+                fastest = min(r["min_s"] / r["work"] for r in peers) * mg["work"]
+                note = (
+                    f"fastest peer: {LABELS[best['backend']]}; "
+                    f"fastest samples: {mg['min_s'] / fastest:.3g}"
+                )
             out.append(
                 _target(
                     f"{name}: time minigrad / fastest NumPy peer",
                     "< 1",
                     val,
                     None if val is None else val < 1,
-                    "" if best is None else f"fastest peer: {LABELS[best['backend']]}",
+                    note,
                 )
             )
         if "floor" in w.targets:
