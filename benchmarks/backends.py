@@ -12,10 +12,23 @@ A backend is named by its *row key*:
 ``minigrad``       minigrad (NumPy) on the CPU
 ``numpy``          plain NumPy, no autograd (the hand-written floor, the GEMM ceiling)
 ``torch-cpu``      PyTorch eager on the CPU, float32
-``cuda-fp32``      PyTorch eager on CUDA, float32 (TF32 left at PyTorch's default: off)
+``mygrad``         MyGrad (NumPy autograd) on the CPU: a peer
+``dezero``         DeZero (NumPy autograd) on the CPU: a peer
+``autograd``       HIPS autograd (functional NumPy autograd) on the CPU: a peer
+``cuda-fp32``      PyTorch eager on CUDA, float32, TF32 off (matmuls *and* cuDNN convs)
 ``cuda-bf16``      PyTorch eager on CUDA under ``torch.autocast(dtype=torch.bfloat16)``
 ``cuda-compile``   ``torch.compile``-d model on CUDA, under bf16 autocast
 =================  ===================================================
+
+The peers have APIs of their own, so their steps are written in
+:mod:`benchmarks.peers`, with the same data and initial weights as the NumPy floor.
+A peer that is not installed gives rows that say so (``pip install -e '.[bench]'``).
+
+On CUDA, PyTorch's optimizers default to their multi-tensor (``foreach``)
+implementation; the CUDA rows keep that default (the fast, usual PyTorch), so there
+PyTorch's optimizer does not run the element-by-element operations minigrad
+reproduces (minigrad and the CPU rows use the single-tensor ``foreach=False`` path,
+PyTorch's CPU default).
 """
 
 from __future__ import annotations
@@ -26,12 +39,18 @@ from typing import Any
 
 import numpy as np
 
-CPU_KEYS = ("minigrad", "numpy", "torch-cpu")
+PEER_KEYS = ("mygrad", "dezero", "autograd")
+CPU_KEYS = ("minigrad", "numpy", "torch-cpu", *PEER_KEYS)
 CUDA_KEYS = ("cuda-fp32", "cuda-bf16", "cuda-compile")
+# The peers' PyPI names and the versions the suite pins (the ``bench`` extra).
+PEER_PINS = {"mygrad": "mygrad==2.5.0", "dezero": "dezero==0.0.13", "autograd": "autograd==1.9.1"}
 LABELS = {
     "minigrad": "minigrad (NumPy, CPU)",
     "numpy": "NumPy by hand (CPU)",
     "torch-cpu": "PyTorch eager CPU",
+    "mygrad": "MyGrad (CPU)",
+    "dezero": "DeZero (CPU)",
+    "autograd": "HIPS autograd (CPU)",
     "cuda-fp32": "PyTorch CUDA fp32",
     "cuda-bf16": "PyTorch CUDA bf16 autocast",
     "cuda-compile": "PyTorch CUDA torch.compile+bf16",
@@ -46,9 +65,15 @@ class Backend:
             raise ValueError(f"unknown backend {key!r}; known: {sorted(LABELS)}")
         self.key = key
         self.label = LABELS[key]
-        self.is_torch = key not in ("minigrad", "numpy")
+        self.is_torch = key == "torch-cpu" or key in CUDA_KEYS
+        self.is_peer = key in PEER_KEYS
         self.device = "cuda" if key.startswith("cuda") else "cpu"
-        if key == "minigrad":
+        self.missing: str | None = None  # why a peer cannot run
+        if self.is_peer:
+            self.lib = _import_peer(key)
+            if self.lib is None:
+                self.missing = f"skipped ({key} not installed: pip install {PEER_PINS[key]})"
+        elif key == "minigrad":
             import minigrad
             import minigrad.nn
             import minigrad.optim
@@ -60,6 +85,19 @@ class Backend:
             self.lib = torch
         else:
             self.lib = None
+
+    def prepare(self) -> str:
+        """Set the process-wide precision flags for a job of this backend (the CUDA
+        worker runs every CUDA row in one process); returns what they are."""
+        if self.device != "cuda":
+            return ""
+        fp32 = self.key == "cuda-fp32"
+        # PyTorch's defaults: matmul TF32 off, cuDNN TF32 *on*; the fp32 row turns both off.
+        self.lib.backends.cuda.matmul.allow_tf32 = False
+        self.lib.backends.cudnn.allow_tf32 = not fp32
+        if fp32:
+            return "float32, TF32 off (matmul and cuDNN)"
+        return "bf16 autocast"
 
     # ------------------------------------------------------------ namespaces
     @property
@@ -73,7 +111,7 @@ class Backend:
     # ------------------------------------------------------------ data and state
     def seed(self, n: int) -> None:
         np.random.seed(n)
-        if self.lib is not None:
+        if self.lib is not None and not self.is_peer:
             self.lib.manual_seed(n)
 
     def tensor(self, arr: np.ndarray, requires_grad: bool = False) -> Any:
@@ -110,6 +148,33 @@ class Backend:
 
     def gemm_dtype(self) -> Any:
         return self.lib.bfloat16 if self.key in ("cuda-bf16", "cuda-compile") else None
+
+
+def uses_torch(keys: list[str]) -> bool:
+    """Whether any of these backends is PyTorch (its worker imports torch)."""
+    return any(k == "torch-cpu" or k in CUDA_KEYS for k in keys)
+
+
+def _import_peer(key: str) -> Any:
+    """The peer's module, or None when it is not installed."""
+    try:
+        if key == "mygrad":
+            import mygrad
+
+            return mygrad
+        if key == "dezero":
+            if not hasattr(np, "int"):
+                # DeZero 0.0.13 predates NumPy 1.24 and uses the removed alias ``np.int``
+                # (as a default argument, at import): restore it, nothing else.
+                np.int = int  # type: ignore[attr-defined]
+            import dezero
+
+            return dezero
+        import autograd
+
+        return autograd
+    except ImportError:
+        return None
 
 
 def train_step(

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from benchmarks.backends import CPU_KEYS, CUDA_KEYS
+from benchmarks.backends import CPU_KEYS, CUDA_KEYS, LABELS, PEER_KEYS
 from benchmarks.machine import gpu_bf16_peak
 from benchmarks.spec import RATE_UNITS
 from benchmarks.workloads import WORKLOADS
@@ -16,6 +16,7 @@ ORDER = {k: i for i, k in enumerate((*CPU_KEYS, *CUDA_KEYS))}
 MEMORY_TARGET = 1.2  # minigrad's peak step memory <= 1.2 x PyTorch's
 MEMORY_FLOOR = 1 << 20  # below 1 MiB, RSS growth is page/allocator noise
 MiB = float(1 << 20)
+QUICK_STATUS = "not evaluated (--quick smoke run)"
 
 
 def _fmt(v: float | None) -> str:
@@ -80,7 +81,11 @@ def build(rows: list[dict[str, Any]], facts: dict[str, Any]) -> dict[str, Any]:
             r["mfu"] = achieved * 1e9 / gpu_peak if gpu_peak else "not reported"
         else:
             r["mfu"] = achieved / cpu_ceiling if cpu_ceiling else None
-    return {"facts": facts, "rows": rows, "targets": evaluate_targets(by)}
+    targets = evaluate_targets(by)
+    if facts.get("mode") == "quick":  # a smoke run measures nothing: no target is met
+        for t in targets:
+            t["status"] = QUICK_STATUS
+    return {"facts": facts, "rows": rows, "targets": targets}
 
 
 def _target(
@@ -113,6 +118,26 @@ def evaluate_targets(by: dict[tuple[str, str], dict[str, Any]]) -> list[dict[str
                     ratio,
                     None if ratio is None else ratio <= goal,
                     "" if best is None else f"fastest samples: {best:.3g}",
+                )
+            )
+        if w.targets.get("peers"):
+            peers = [r for k in PEER_KEYS if (r := ok(name, k))]
+            best = min(peers, key=lambda r: r["median_s"] / r["work"], default=None)
+            val = mg["median_s"] / best["median_s"] if mg and best else None
+            note = ""
+            if mg and best:
+                fastest = min(r["min_s"] / r["work"] for r in peers) * mg["work"]
+                note = (
+                    f"fastest peer: {LABELS[best['backend']]}; "
+                    f"fastest samples: {mg['min_s'] / fastest:.3g}"
+                )
+            out.append(
+                _target(
+                    f"{name}: time minigrad / fastest NumPy peer",
+                    "< 1",
+                    val,
+                    None if val is None else val < 1,
+                    note,
                 )
             )
         if "floor" in w.targets:
@@ -233,6 +258,9 @@ def _facts_md(f: dict[str, Any]) -> str:
         "torch_blas",
         "torch_threads",
         "cuda_available",
+        "mygrad",
+        "dezero",
+        "autograd",
         "cuda_device",
         "torch_cuda",
         "cuda_capability",
@@ -274,19 +302,33 @@ NOTES = """\
 """
 
 
-def markdown(results: dict[str, Any]) -> str:
+def notices(results: dict[str, Any]) -> list[str]:
+    """What a reader must know before reading the figures, for the screen and results.md:
+    a smoke run, a busy machine, CUDA rows not run."""
     f = results["facts"]
-    parts = ["# minigrad vs PyTorch: benchmark results", "", _facts_md(f), ""]
+    out = []
+    if f.get("mode") == "quick":
+        out.append(
+            "QUICK MODE (smoke test): small sizes and few repeats; the figures are not "
+            "measurements and no target is evaluated."
+        )
     # At the start: at the end the load includes the suite's own busy process.
     load = f.get("load_average_at_start") or f.get("load_average")
     if load and f.get("cores_available") and load[0] > 0.5 * f["cores_available"]:
-        parts += [
-            f"> **Note**: the machine was busy (load average {load[0]:.1f} on "
-            f"{f['cores_available']} cores when the suite started); the figures are noisy.",
-            "",
-        ]
-    if f.get("mode") == "quick":
-        parts += ["> Quick mode (smoke test): small sizes and few repeats; not a measurement.", ""]
+        out.append(
+            f"BUSY MACHINE: load average {load[0]:.1f} on {f['cores_available']} cores when "
+            "the suite started; the figures are noisy."
+        )
+    if f.get("cuda_rows") not in (None, "run", "not run (--device cpu)"):
+        out.append(f"CUDA: {f['cuda_rows']}.")
+    return out
+
+
+def markdown(results: dict[str, Any]) -> str:
+    f = results["facts"]
+    parts = ["# minigrad vs PyTorch: benchmark results", "", _facts_md(f), ""]
+    for note in notices(results):
+        parts += [f"> **Note**: {note}", ""]
     parts += ["## Workloads", "", workloads_list(results), ""]
     parts += [
         "## Results",
@@ -332,12 +374,15 @@ def write(results: dict[str, Any], out: Path) -> list[Path]:
 
 
 def summary(results: dict[str, Any], out: Path) -> str:
+    notes = notices(results)
     return "\n".join(
         [
             results_table(results),
             "",
             targets_table(results),
             "",
+            *notes,
+            *([""] if notes else []),
             f"written: {out / 'results.json'}, {out / 'results.md'}, "
             f"{len(results.get('charts', []))} charts in {out}",
         ]

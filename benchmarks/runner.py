@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks.backends import CUDA_KEYS, LABELS
+from benchmarks.backends import CUDA_KEYS, LABELS, PEER_KEYS, uses_torch
 from benchmarks.machine import machine_facts
 from benchmarks.timing import summarize
 from benchmarks.workloads import WORKLOADS
@@ -48,7 +48,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--quick",
         action="store_true",
-        help="small sizes, few repeats, no GPT-2 small / BERT-base (the CI smoke test)",
+        help="a smoke test (CI): small sizes, few repeats, no GPT-2 small / BERT-base; "
+        "its figures are not measurements and no target is evaluated",
     )
     p.add_argument(
         "--only",
@@ -62,7 +63,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         choices=("auto", "cpu", "cuda"),
         default="auto",
         help="auto: CPU rows, plus CUDA rows when a GPU is present; cpu: CPU rows "
-        "only; cuda: CPU rows and CUDA rows (marked 'no CUDA device' without one)",
+        "only; cuda: CPU rows and CUDA rows (without a device, one line says so)",
     )
     p.add_argument("--out", type=Path, default=Path("benchmarks/out"), help="output folder")
     p.add_argument(
@@ -209,7 +210,7 @@ def _timeout(name: str, key: str, quick: bool) -> float:
 
 
 def _worker(name: str, keys: list[str], fork: bool, names: list[str], args: Any) -> Worker:
-    torch_side = any(k not in ("minigrad", "numpy") for k in keys)
+    torch_side = uses_torch(keys)
     setup = {
         "backends": keys,
         "threads": args.threads,
@@ -236,14 +237,14 @@ def _run_jobs(
     return rows
 
 
-CPU_ORDER = ("minigrad", "torch-cpu", "numpy")
+CPU_ORDER = ("minigrad", "torch-cpu", "numpy", *PEER_KEYS)
 
 
 def _cpu_job_order(names: list[str], has: dict[str, list[str]], quick: bool) -> list[tuple]:
-    """The CPU jobs, workload by workload: minigrad, PyTorch, NumPy, and in a full run the
-    same again in reverse order (A B C C B A). ``_pool_passes`` then pools each row's two
-    passes, so a drift of a shared machine's speed during a workload weighs on every
-    framework alike instead of on whichever ran in the slow minute."""
+    """The CPU jobs, workload by workload: minigrad, PyTorch, NumPy, the NumPy peers, and
+    in a full run the same again in reverse order (A B C … C B A). ``_pool_passes`` then
+    pools each row's two passes, so a drift of a shared machine's speed during a workload
+    weighs on every framework alike instead of on whichever ran in the slow minute."""
     jobs = []
     for n in names:
         one = [(n, k) for k in CPU_ORDER if n in has[k]]
@@ -268,12 +269,18 @@ def _pool_passes(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(first.values())
 
 
-def _cuda_skip(args: argparse.Namespace, cuda_ok: bool, key: str) -> str | None:
-    """Why a CUDA row does not run, or None when it does."""
-    if not cuda_ok:
-        return "no CUDA device"
+def _cuda_note(args: argparse.Namespace, cuda_ok: bool) -> str | None:
+    """Why no CUDA row runs at all (said once, in place of the rows), or None."""
     if args.device == "cpu":
-        return "skipped (--device cpu)"
+        return None  # not asked for: nothing to say
+    if not cuda_ok:
+        prefix = "--device cuda, but " if args.device == "cuda" else ""
+        return f"{prefix}PyTorch sees no CUDA device: the CUDA rows were not run"
+    return None
+
+
+def _cuda_skip(args: argparse.Namespace, key: str) -> str | None:
+    """Why one CUDA row does not run on a machine with a device, or None when it does."""
     if args.quick and key == "cuda-compile":
         return "skipped (--quick: compiling takes minutes)"
     return None
@@ -290,40 +297,35 @@ def run_suite(args: argparse.Namespace) -> int:
     names = selected(args)
     has = {k: [n for n in names if k in WORKLOADS[n].backends] for k in LABELS}
     cpu_jobs = _cpu_job_order(names, has, args.quick)
-    cuda_jobs = [(n, k) for n in names for k in CUDA_KEYS if n in has[k]]
-    cpu_numpy = _worker("cpu-numpy", ["minigrad", "numpy"], True, names, args)
+    cuda_jobs = [(n, k) for n in names for k in CUDA_KEYS if n in has[k] and args.device != "cpu"]
+    cpu_numpy = _worker("cpu-numpy", ["minigrad", "numpy", *PEER_KEYS], True, names, args)
     cpu_torch = _worker("cpu-torch", ["torch-cpu"], True, names, args)
     cpu_numpy.start()  # both import at once; they measure one after the other
     cpu_torch.start()
     started = time.perf_counter()
     total = len(cpu_jobs) + len(cuda_jobs)
     cuda_facts: dict[str, Any] = {}
-    with tqdm(total=total, desc="benchmarks", unit="job", file=sys.stderr) as bar:
-        by_key = {"minigrad": cpu_numpy, "numpy": cpu_numpy, "torch-cpu": cpu_torch}
+    # No bar where stderr is not a terminal (a log file): tqdm's disable=None.
+    with tqdm(total=total, desc="benchmarks", unit="job", file=sys.stderr, disable=None) as bar:
+        by_key = {k: cpu_numpy for k in ("minigrad", "numpy", *PEER_KEYS)}
+        by_key["torch-cpu"] = cpu_torch
         rows = _pool_passes(_run_jobs(by_key, cpu_jobs, args.quick, bar))
         cuda_ok = bool(cpu_torch.facts.get("cuda_available"))
-        run = [(n, k) for n, k in cuda_jobs if _cuda_skip(args, cuda_ok, k) is None]
+        cuda_note = _cuda_note(args, cuda_ok)
+        if cuda_note is not None:
+            bar.update(len(cuda_jobs))
+            cuda_jobs = []
+        run = [(n, k) for n, k in cuda_jobs if _cuda_skip(args, k) is None]
         for n, k in cuda_jobs:
             if (n, k) not in run:
                 rows.append(
-                    {
-                        "workload": n,
-                        "backend": k,
-                        "label": LABELS[k],
-                        "status": _cuda_skip(args, cuda_ok, k),
-                    }
+                    {"workload": n, "backend": k, "label": LABELS[k], "status": _cuda_skip(args, k)}
                 )
                 bar.update()
         if run:
             cuda = _worker("cuda", list(CUDA_KEYS), False, names, args)
             rows += _run_jobs({k: cuda for k in CUDA_KEYS}, run, args.quick, bar)
             cuda_facts = cuda.facts
-    if args.device == "cuda" and not cuda_ok:
-        print(
-            "warning: --device cuda, but PyTorch sees no CUDA device; CUDA rows are marked "
-            "'no CUDA device'",
-            file=sys.stderr,
-        )
     facts = machine_facts(args.threads)
     facts["load_average_at_start"] = load_at_start
     for name, f in (
@@ -340,6 +342,7 @@ def run_suite(args: argparse.Namespace) -> int:
         {
             "mode": "quick" if args.quick else "full",
             "device_flag": args.device,
+            "cuda_rows": cuda_note or ("not run (--device cpu)" if args.device == "cpu" else "run"),
             "suite_seconds": round(time.perf_counter() - started, 1),
         }
     )
@@ -367,6 +370,8 @@ def _job(w: Worker, up: bool, name: str, key: str, quick: bool) -> dict[str, Any
     if result.get("ok"):
         row.update({k: v for k, v in result.items() if k != "ok"})
         row["status"] = "ok"
+    elif result.get("skipped"):
+        row["status"] = result["skipped"]
     else:
         row["status"] = "error"
         row["error"] = result.get("error")

@@ -20,12 +20,15 @@ class Built:
     ``step()`` runs one step; ``work`` is the amount of the unit done by a step (ops
     for µs/op, tokens for tokens/s, GFLOP for GFLOP/s, 1 otherwise); ``flops`` the
     analytic FLOPs of a step (see :mod:`benchmarks.flops`), ``None`` where not
-    meaningful; ``info`` the sizes, for the report."""
+    meaningful; ``info`` the sizes, for the report; ``params``, where given, returns the
+    current parameters as NumPy arrays in PyTorch's layout (the tests check that every
+    engine's step computes the same update)."""
 
     step: Callable[[], None]
     work: float = 1.0
     flops: float | None = None
     info: str = ""
+    params: Callable[[], list[Any]] | None = None
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ class Plan:
 
 
 PLANS = {
-    # quick: a smoke test that must finish in well under a minute on 2 cores
+    # quick: a smoke test (CI) that must stay within a few minutes on 2 busy cores
     "quick": Plan(
         warmup=2,
         min_repeats=5,

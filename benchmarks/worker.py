@@ -23,6 +23,7 @@ import os
 import sys
 import time
 import traceback
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 _threadpool_limit: Any = None  # kept alive: threadpoolctl's limits last while it does
@@ -60,7 +61,15 @@ def facts(backends: list[str]) -> dict[str, Any]:
         ]
     except ImportError:
         pass
-    if any(k != "minigrad" and k != "numpy" for k in backends):
+    from benchmarks.backends import PEER_KEYS, PEER_PINS, uses_torch
+
+    for key in PEER_KEYS:
+        if key in backends:
+            try:
+                out[key] = version(PEER_PINS[key].split("==")[0])
+            except PackageNotFoundError:
+                out[key] = "not installed"
+    if uses_torch(backends):
         import torch
 
         out["torch"] = torch.__version__
@@ -82,9 +91,14 @@ def run_job(job: dict[str, Any], backends: dict[str, Any]) -> dict[str, Any]:
 
     w = WORKLOADS[job["workload"]]
     b = backends[job["backend"]]
+    if b.missing:
+        return {"skipped": b.missing}
     quick = job["quick"]
+    precision = b.prepare()
     t0 = time.perf_counter()
     built = w.build(b, quick)
+    if precision:
+        built.info = f"{built.info}; {precision}" if built.info else precision
     build_s = time.perf_counter() - t0
     mem: dict[str, Any] = {}
     t0 = time.perf_counter()  # the first step: a warm-up step, and the first-step memory
@@ -128,7 +142,8 @@ def _run(job: dict[str, Any], backends: dict[str, Any]) -> dict[str, Any]:
     try:
         if job.get("cmd") == "profile":
             return {"ok": True, **run_profile(job, backends)}
-        return {"ok": True, **run_job(job, backends)}
+        result = run_job(job, backends)
+        return {"ok": "skipped" not in result, **result}
     except BaseException as e:  # report, never take the worker down
         return {
             "ok": False,
@@ -179,10 +194,9 @@ def main() -> None:
 
     setup = json.loads(sys.stdin.readline())
     keys: list[str] = setup["backends"]
-    torch_used = any(k not in ("minigrad", "numpy") for k in keys)
-    set_threads(setup["threads"], torch_used)
-    from benchmarks.backends import Backend
+    from benchmarks.backends import Backend, uses_torch
 
+    set_threads(setup["threads"], uses_torch(keys))
     backends = {k: Backend(k) for k in keys}
     for module in setup.get("preload", []):  # heavy imports, paid once before the forks
         __import__(module)

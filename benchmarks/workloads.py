@@ -16,8 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks import flops
-from benchmarks.backends import CUDA_KEYS, Backend, train_step
+from benchmarks import flops, peers
+from benchmarks.backends import CUDA_KEYS, PEER_KEYS, Backend, train_step
+from benchmarks.gpt_block import build_gpt_block
 from benchmarks.nlp import build_bert_base, build_gpt2_small, build_gpt2_tiny, build_minilm
 from benchmarks.spec import Built, Workload
 
@@ -112,54 +113,21 @@ MISSION_BATCH = 64
 
 def build_mission(b: Backend, quick: bool) -> Built:
     if b.key == "numpy":
-        return build_mission_numpy()
+        return peers.build_mlp_numpy(MISSION, MISSION_BATCH, "sgd", lr=0.01)
+    if b.is_peer:
+        return peers.build_mlp_peer(b, MISSION, MISSION_BATCH, "sgd", lr=0.01)
     return build_mlp(b, MISSION, MISSION_BATCH, "sgd")
 
 
-def build_mission_numpy(lr: float = 0.01) -> Built:
-    """The mission's network written by hand in NumPy: no graph, no autograd, in-place
-    SGD. The floor an autograd engine's bookkeeping is measured against.
-
-        h = x W1ᵀ + b1,  a = relu(h),  z = a W2ᵀ + b2,  p = softmax(z)
-        L = mean(-log p[y]);   dz = (p - onehot(y)) / B
-        dW2 = dzᵀ a, db2 = Σ dz, da = dz W2, dh = da·[h > 0], dW1 = dhᵀ x, db1 = Σ dh
-    """
-    rng = np.random.default_rng(SEED)
-    (d_in, d_h, d_out), batch = MISSION, MISSION_BATCH
-
-    def init(fan_out: int, fan_in: int) -> tuple[np.ndarray, np.ndarray]:
-        bound = 1.0 / np.sqrt(fan_in)  # PyTorch's Linear default
-        w = rng.uniform(-bound, bound, (fan_out, fan_in)).astype(np.float32)
-        return w, rng.uniform(-bound, bound, fan_out).astype(np.float32)
-
-    w1, b1 = init(d_h, d_in)
-    w2, b2 = init(d_out, d_h)
-    x, y = _xy(rng, batch, d_in, d_out)
-    rows = np.arange(batch)
-
-    def step() -> None:
-        h = x @ w1.T + b1
-        a = np.maximum(h, 0)
-        z = a @ w2.T + b2
-        z -= z.max(axis=1, keepdims=True)  # log-sum-exp shift
-        p = np.exp(z)
-        p /= p.sum(axis=1, keepdims=True)
-        _loss = -np.log(p[rows, y]).mean()
-        p[rows, y] -= 1
-        p /= batch  # p is now dL/dz
-        dw2, db2 = p.T @ a, p.sum(axis=0)
-        dh = p @ w2
-        dh *= h > 0
-        dw1, db1 = dh.T @ x, dh.sum(axis=0)
-        for param, grad in ((w1, dw1), (b1, db1), (w2, dw2), (b2, db2)):
-            param -= lr * grad
-
-    info = f"{'-'.join(map(str, MISSION))}, batch {batch}, sgd, hand-written"
-    return Built(step, flops=flops.linear_train(batch, MISSION), info=info)
+WIDE, WIDE_BATCH = (784, 512, 512, 10), 128
 
 
 def build_wide_mlp(b: Backend, quick: bool) -> Built:
-    return build_mlp(b, (784, 512, 512, 10), 128, "adam")
+    if b.key == "numpy":
+        return peers.build_mlp_numpy(WIDE, WIDE_BATCH, "adam", lr=1e-3)
+    if b.is_peer:
+        return peers.build_mlp_peer(b, WIDE, WIDE_BATCH, "adam", lr=1e-3)
+    return build_mlp(b, WIDE, WIDE_BATCH, "adam")
 
 
 # --------------------------------------------------------------------------- digits CNN
@@ -259,20 +227,38 @@ WORKLOADS: dict[str, Workload] = {
             targets={"ratio": 0.3},
         ),
         Workload(
+            "short_graph",
+            "Short graph: (a*b+c).sum().backward() on 4 elements",
+            "µs/step",
+            peers.build_short_graph,
+            ("minigrad", "numpy", "torch-cpu", *PEER_KEYS),
+            training=False,
+            targets={"peers": True},
+        ),
+        Workload(
+            "backward_call",
+            "Fixed cost of one backward() call: a 3-op graph built once, backward only",
+            "µs/step",
+            peers.build_backward_call,
+            ("minigrad", "torch-cpu", "dezero"),
+            training=False,
+            targets={"peers": True},
+        ),
+        Workload(
             "mission_net",
             "Mission net Linear(100,50)-ReLU-Linear(50,10), batch 64, SGD",
             "µs/step",
             build_mission,
-            ("minigrad", "numpy", "torch-cpu", *CUDA_KEYS),
-            targets={"ratio": 0.4, "floor": 1.6},
+            ("minigrad", "numpy", "torch-cpu", *PEER_KEYS, *CUDA_KEYS),
+            targets={"ratio": 0.4, "floor": 1.6, "peers": True},
         ),
         Workload(
             "wide_mlp",
             "Wide MLP 784-512-512-10, batch 128, Adam",
             "ms/step",
             build_wide_mlp,
-            _TRAIN,
-            targets={"ratio": 1.0},
+            ("minigrad", "numpy", "torch-cpu", *PEER_KEYS, *CUDA_KEYS),
+            targets={"ratio": 1.0, "peers": True},
         ),
         Workload(
             "digits_cnn",
@@ -289,6 +275,14 @@ WORKLOADS: dict[str, Workload] = {
             build_gpt2_tiny,
             _TRAIN,
             targets={"ratio": 1.3},
+        ),
+        Workload(
+            "gpt_block",
+            "Tiny GPT block (generic ops, manual attention), batch 4 x 64, d=128, Adam",
+            "tokens/s",
+            build_gpt_block,
+            ("minigrad", "torch-cpu", "mygrad", "autograd"),
+            targets={"peers": True},
         ),
         Workload(
             "gpt2_small",

@@ -161,8 +161,11 @@ def finetune_side_by_side(
         for m, o in ((ours, True), (ref, False))
     )
 
-    opt_ref = torch.optim.AdamW(
-        [p for p in ref.parameters() if p.requires_grad], lr=s.lr, weight_decay=s.weight_decay
+    opt_ref = torch.optim.AdamW(  # foreach=False: the update minigrad reproduces (CUDA too)
+        [p for p in ref.parameters() if p.requires_grad],
+        lr=s.lr,
+        weight_decay=s.weight_decay,
+        foreach=False,
     )
     opt_ours = minigrad.optim.AdamW(
         [p for p in ours.parameters() if p.requires_grad], lr=s.lr, weight_decay=s.weight_decay

@@ -56,11 +56,17 @@ SIZES = {"tiny": (TINY_GPT2, TINY_BERT), "full": (FULL_GPT2, FULL_BERT)}
 
 
 def resolve_device(device: str) -> torch.device:
-    """``auto`` -> CUDA when available, else CPU; ``cuda`` without a GPU is an error."""
+    """``auto`` -> CUDA when available, else CPU; ``cuda`` without a GPU is an error.
+    On CUDA, TF32 is turned off (see below)."""
     if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        device = "cuda" if torch.cuda.is_available() else "cpu"
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise RuntimeError("--device cuda: no CUDA device is available to PyTorch")
+    if device.startswith("cuda"):
+        # A float32 reference computes in float32: no TF32, for matmuls (PyTorch's
+        # default already) nor for cuDNN convolutions (on by default).
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
     return torch.device(device)
 
 

@@ -290,7 +290,9 @@ def run_case(
     device = next(ref.parameters()).device
     ref.eval()
     ours.eval()
-    opt_ref = torch.optim.AdamW(ref.parameters(), lr=lr, weight_decay=weight_decay)
+    # foreach=False: the single-tensor update minigrad reproduces operation by operation
+    # (PyTorch's default on the CPU; on CUDA it would default to the multi-tensor one).
+    opt_ref = torch.optim.AdamW(ref.parameters(), lr=lr, weight_decay=weight_decay, foreach=False)
     opt_ours = minigrad.optim.AdamW(ours.parameters(), lr=lr, weight_decay=weight_decay)
     losses_ours, losses_ref = [], []
     for step in range(max(steps, 1)):
