@@ -18,6 +18,7 @@ import numpy as np
 
 from benchmarks import flops
 from benchmarks.backends import CUDA_KEYS, Backend, train_step
+from benchmarks.layers import build_gpt2_checkpointed, build_lstm
 from benchmarks.nlp import build_bert_base, build_gpt2_small, build_gpt2_tiny, build_minilm
 from benchmarks.spec import Built, Workload
 
@@ -289,6 +290,20 @@ WORKLOADS: dict[str, Workload] = {
             build_gpt2_tiny,
             _TRAIN,
             targets={"ratio": 1.3},
+        ),
+        Workload(
+            "lstm",
+            "2-layer LSTM (hidden 64, T=16, batch 16) training step, Adam",
+            "ms/step",
+            build_lstm,
+            CPU_PAIR,
+        ),
+        Workload(
+            "gpt2_checkpointed",
+            "GPT-2 (4 blocks, d=128) training step, every block checkpointed, AdamW",
+            "tokens/s",
+            build_gpt2_checkpointed,
+            ("minigrad",),
         ),
         Workload(
             "gpt2_small",
