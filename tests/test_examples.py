@@ -18,6 +18,7 @@ RUNS = [
     ("newton.py", [], "minimum found at [1. 1.]"),
     ("digits.py", ["--epochs", "2"], "pytorch"),
     ("char_gpt.py", ["--steps", "40"], "sample:"),
+    ("char_lstm.py", ["--steps", "20"], "pytorch"),
     ("minilm_similarity.py", ["--compare"], ""),
     ("finetune_minilm.py", ["--steps", "3"], ""),
 ]
