@@ -90,18 +90,31 @@ def peak_memory(
 
 
 def build_gpt2_checkpointed(b: Backend, quick: bool) -> Built:
-    """GPT-2 tiny-ish (4 blocks, d=128, seq 64, batch 4) training step with every block
-    checkpointed; compare its memory with the ``gpt2_tiny`` row."""
-    import minigrad.optim
+    """The ``gpt2_tiny`` step (2 blocks, d=128, batch 4 x seq 64, AdamW) with every block
+    checkpointed: ``minigrad.utils.checkpoint`` here, Hugging Face's
+    ``gradient_checkpointing_enable`` (``torch.utils.checkpoint``, non-reentrant) on
+    PyTorch. Compare its peak memory with the ``gpt2_tiny`` row's."""
+    from benchmarks.nlp import GPT2_TINY, _lm_loss, _transformers
 
-    layers, seq, batch = (4, 64, 4) if quick else (6, 128, 4)
-    model = _gpt2(layers, 128, seq)
-    ids = np.random.default_rng(SEED).integers(0, 256, (batch, seq))
-    opt = minigrad.optim.AdamW(model.parameters(), lr=1e-4)
+    b.seed(SEED)
+    batch, seq = 4, 64
+    ids = np.random.default_rng(SEED).integers(0, GPT2_TINY["vocab_size"], (batch, seq))
+    if b.is_torch:
+        tf = _transformers()
+        model = tf.GPT2LMHeadModel(tf.GPT2Config(**GPT2_TINY)).to(b.device)
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        loss_fn, inputs = _lm_loss, b.tensor(ids.astype(np.int64))
+    else:
+        import minigrad.models as mm
 
-    def step() -> None:
-        opt.zero_grad()
-        gpt2_loss(model, ids, True).backward()
-        opt.step()
+        model = mm.GPT2LMHeadModel(mm.GPT2Config(**GPT2_TINY))
 
-    return Built(step, work=batch * seq, info=f"{layers} blocks, d=128, seq {seq}, batch {batch}")
+        def loss_fn(m: Any, x: np.ndarray) -> Any:
+            return gpt2_loss(m, x, checkpointed=True)
+
+        inputs = ids
+    model.train()
+    opt = b.optim.AdamW(model.parameters(), lr=1e-4)
+    step = train_step(b, model, loss_fn, opt, inputs)
+    info = f"d={GPT2_TINY['n_embd']}, {GPT2_TINY['n_layer']} layers, batch {batch} x seq {seq}"
+    return Built(step, work=batch * seq, info=info + ", every block checkpointed, adamw")

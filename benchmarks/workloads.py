@@ -300,10 +300,10 @@ WORKLOADS: dict[str, Workload] = {
         ),
         Workload(
             "gpt2_checkpointed",
-            "GPT-2 (4 blocks, d=128) training step, every block checkpointed, AdamW",
+            "GPT-2 tiny config training step, every block checkpointed, AdamW",
             "tokens/s",
             build_gpt2_checkpointed,
-            ("minigrad",),
+            _TRAIN,
         ),
         Workload(
             "gpt2_small",
