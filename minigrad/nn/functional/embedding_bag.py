@@ -108,7 +108,7 @@ def embedding_bag(
     n_bags = len(bounds) - 1
     if mode == "max":
         out = []
-        zero = constant(np.zeros(weight.shape[1]), weight.dtype)
+        zero = ops.sum(rows[:0], 0)  # an empty bag: zeros, still in the graph (as PyTorch)
         for b in range(n_bags):
             members = np.nonzero(keep[bounds[b] : bounds[b + 1]])[0] + bounds[b]
             if len(members) == 0:
