@@ -86,28 +86,13 @@ def _clones(module: Module, n: int) -> ModuleList:
     return ModuleList([copy.deepcopy(module) for _ in range(n)])
 
 
-class _FeedForward:
-    """The shared pieces of the two layer types: their feed-forward block and dropouts."""
+class _Layer(Module):
+    """What the encoder and decoder layers share: the constructor (PyTorch's signature),
+    which registers the sub-modules in PyTorch's order (so the state dicts list the same
+    keys in the same order), and the feed-forward block
+    FF(x) = dropout(W₂ dropout(act(W₁ x + b₁)) + b₂)."""
 
-    linear1: Linear
-    linear2: Linear
-    dropout: Dropout
-    activation: Any
-
-    def _ff_block(self, x: Tensor, out_dropout: Dropout) -> Tensor:
-        return out_dropout(self.linear2(self.dropout(self.activation(self.linear1(x)))))
-
-
-def _init_ff(layer: Any, d_model: int, dim_ff: int, dropout: float, bias: bool, fk: dict) -> None:
-    layer.linear1 = Linear(d_model, dim_ff, bias=bias, **fk)
-    layer.dropout = Dropout(dropout)
-    layer.linear2 = Linear(dim_ff, d_model, bias=bias, **fk)
-
-
-class TransformerEncoderLayer(Module, _FeedForward):
-    """Self-attention then a feed-forward network, each with a residual connection and
-    LayerNorm (after, or before with ``norm_first``). Input (S, N, E), or (N, S, E)
-    with ``batch_first``, or unbatched (S, E)."""
+    _cross = False  # a decoder layer adds cross-attention and a third norm
 
     def __init__(
         self,
@@ -125,16 +110,31 @@ class TransformerEncoderLayer(Module, _FeedForward):
     ) -> None:
         super().__init__()
         fk = {"device": device, "dtype": dtype}
-        self.self_attn = MultiheadAttention(
-            d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first, **fk
-        )
-        _init_ff(self, d_model, dim_feedforward, dropout, bias, fk)
+        attn = dict(dropout=dropout, bias=bias, batch_first=batch_first, **fk)
+        self.self_attn = MultiheadAttention(d_model, nhead, **attn)
+        if self._cross:
+            self.multihead_attn = MultiheadAttention(d_model, nhead, **attn)
+        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, **fk)
+        self.dropout = Dropout(dropout)
+        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, **fk)
         self.norm_first = norm_first
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **fk)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **fk)
-        self.dropout1 = Dropout(dropout)
-        self.dropout2 = Dropout(dropout)
+        blocks = 3 if self._cross else 2
+        for i in range(1, blocks + 1):
+            setattr(self, f"norm{i}", LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **fk))
+        for i in range(1, blocks + 1):
+            setattr(self, f"dropout{i}", Dropout(dropout))
         self.activation = _activation(activation)
+
+    def _ff_block(self, x: Tensor, out_dropout: Dropout) -> Tensor:
+        return out_dropout(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+
+
+class TransformerEncoderLayer(_Layer):
+    """Self-attention then a feed-forward network, each with a residual connection and
+    LayerNorm (after, or before with ``norm_first``). Input (S, N, E), or (N, S, E)
+    with ``batch_first``, or unbatched (S, E)."""
+
+    _cross = False
 
     def forward(
         self,
@@ -157,41 +157,11 @@ class TransformerEncoderLayer(Module, _FeedForward):
         return self.dropout1(out)
 
 
-class TransformerDecoderLayer(Module, _FeedForward):
+class TransformerDecoderLayer(_Layer):
     """Self-attention, cross-attention over ``memory`` (the encoder's output), then a
     feed-forward network; residuals and LayerNorms as the encoder layer's."""
 
-    def __init__(
-        self,
-        d_model: int,
-        nhead: int,
-        dim_feedforward: int = 2048,
-        dropout: float = 0.1,
-        activation: Activation = F.relu,
-        layer_norm_eps: float = 1e-5,
-        batch_first: bool = False,
-        norm_first: bool = False,
-        bias: bool = True,
-        device: Any = None,
-        dtype: Any = None,
-    ) -> None:
-        super().__init__()
-        fk = {"device": device, "dtype": dtype}
-        self.self_attn = MultiheadAttention(
-            d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first, **fk
-        )
-        self.multihead_attn = MultiheadAttention(
-            d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first, **fk
-        )
-        _init_ff(self, d_model, dim_feedforward, dropout, bias, fk)
-        self.norm_first = norm_first
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **fk)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **fk)
-        self.norm3 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **fk)
-        self.dropout1 = Dropout(dropout)
-        self.dropout2 = Dropout(dropout)
-        self.dropout3 = Dropout(dropout)
-        self.activation = _activation(activation)
+    _cross = True
 
     def forward(
         self,
