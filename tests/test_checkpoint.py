@@ -154,7 +154,31 @@ def test_gpt2_checkpointing_lowers_peak_memory():
     assert ckpt < 0.8 * plain, f"checkpointed peak {ckpt} vs plain {plain}"
 
 
-def test_checkpoint_requires_a_tensor_output():
+def test_checkpoint_requires_tensor_outputs():
     x = minigrad.tensor(np.ones(3), requires_grad=True)
     with pytest.raises(TypeError, match="must return one Tensor"):
-        checkpoint(lambda a: (a, a), x)
+        checkpoint(lambda a: 3.0, x)
+    with pytest.raises(TypeError, match="must return one Tensor"):
+        checkpoint(lambda a: (a, "label"), x)
+
+
+def test_tuple_outputs_match_plain_backward():
+    """A function returning (Tensor, None, Tensor): both outputs, and the gradients of a
+    loss that uses them, equal the plain run's."""
+    rng = np.random.default_rng(5)
+    lin = nn.Linear(3, 4, dtype=np.float64)
+    x = minigrad.tensor(rng.standard_normal((2, 3)), requires_grad=True)
+
+    def fn(a):
+        h = lin(a).tanh()
+        return h, None, (h * a.sum(1, keepdim=True)).sum(0)
+
+    results = []
+    for ckpt in (False, True):
+        lin.zero_grad()
+        x.grad = None
+        h, none, s = checkpoint(fn, x) if ckpt else fn(x)
+        assert none is None and h.shape == (2, 4) and s.shape == (4,)
+        ((h**2).sum() + (s * s).sum()).backward()
+        results.append([h.data.copy(), s.data.copy(), *_grads(lin, x)])
+    _same(results[0], results[1])

@@ -20,7 +20,8 @@ their gradients flow through the graph like any op's, so both ``backward()`` and
 captured in a closure) is found in the recomputed graph and gets its gradient
 accumulated into ``.grad`` during the backward pass, as in PyTorch's reentrant variant;
 ``autograd.grad`` with respect to such a captured tensor is not supported (pass it as
-an argument instead). ``use_reentrant`` is accepted for PyTorch compatibility; both
+an argument instead). A tuple of outputs travels through the node as one flat
+tensor. ``use_reentrant`` is accepted for PyTorch compatibility; both
 values behave as described here.
 """
 
@@ -30,9 +31,12 @@ import copy
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
+
 from minigrad import random
 from minigrad.autograd import enable_grad, grad, is_grad_enabled, no_grad
 from minigrad.autograd.function import Function
+from minigrad.ops import cat, reshape
 from minigrad.tensor import Tensor
 
 __all__ = ["checkpoint", "checkpoint_sequential"]
@@ -81,8 +85,8 @@ class CheckpointFunction(Function):
             out = fn(*args)
         if not isinstance(out, Tensor):
             raise TypeError(
-                f"checkpoint: the checkpointed function must return one Tensor, got "
-                f"{type(out).__name__}"
+                "checkpoint: the checkpointed function must return one Tensor or a tuple of "
+                f"Tensors, got {type(out).__name__}"
             )
         return out.data
 
@@ -126,7 +130,8 @@ def checkpoint(
     **kwargs: Any,
 ) -> Tensor:
     """``function(*args, **kwargs)``, recomputed in the backward pass instead of keeping
-    its intermediate activations. ``function`` must return one Tensor."""
+    its intermediate activations. ``function`` returns one Tensor or a tuple of Tensors
+    of one dtype (Nones allowed)."""
     if kwargs:
         fn = function
 
@@ -139,15 +144,55 @@ def checkpoint(
     params = _module_parameters(function)
     tensors = [a for a in args if isinstance(a, Tensor)]
     state = copy.deepcopy(random.generator().bit_generator.state) if preserve_rng_state else None
-    return CheckpointFunction.apply(
+    layout: dict[str, Any] = {}
+    flat = CheckpointFunction.apply(
         *tensors,
         *params,
-        fn=function,
+        fn=_flattening(function, layout),
         args=args,
         n_tensors=len(tensors),
         params=params,
         rng_state=state,
     )
+    return _unflatten(flat, layout)
+
+
+def _flattening(fn: Callable[..., Any], layout: dict[str, Any]) -> Callable[..., Any]:
+    """``fn`` with a tuple (or list) of Tensors (or Nones) as output turned into one flat
+    Tensor (the checkpoint node has one output); ``layout`` records how to undo it. The
+    Module owning ``fn`` stays visible (``__self__``) for its parameters."""
+
+    def flat(*args: Any) -> Any:
+        out = fn(*args)
+        if not isinstance(out, (tuple, list)):
+            return out
+        parts = [o for o in out if o is not None]
+        if not parts or not all(isinstance(o, Tensor) for o in parts):
+            raise TypeError(
+                "checkpoint: the checkpointed function must return one Tensor or a tuple of "
+                f"Tensors, got {type(out).__name__} of {[type(o).__name__ for o in out]}"
+            )
+        if len({o.dtype for o in parts}) > 1:
+            raise TypeError("checkpoint: the returned tensors must share one dtype")
+        layout.update(kind=type(out), shapes=[None if o is None else o.shape for o in out])
+        return cat([reshape(o, (-1,)) for o in parts])
+
+    flat.__self__ = getattr(fn, "__self__", fn)  # type: ignore[attr-defined]
+    return flat
+
+
+def _unflatten(flat: Tensor, layout: dict[str, Any]) -> Any:
+    if not layout:
+        return flat
+    out, start = [], 0
+    for shape in layout["shapes"]:
+        if shape is None:
+            out.append(None)
+            continue
+        n = int(np.prod(shape))
+        out.append(reshape(flat[start : start + n], shape))
+        start += n
+    return layout["kind"](out)
 
 
 def _chain(fns: list, sequential: type) -> Callable[[Tensor], Tensor]:
