@@ -304,6 +304,7 @@ WORKLOADS: dict[str, Workload] = {
             "tokens/s",
             build_gpt2_checkpointed,
             _TRAIN,
+            quick=False,  # as long as gpt2_tiny's step: the full run only
         ),
         Workload(
             "gpt2_small",
