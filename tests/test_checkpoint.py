@@ -182,3 +182,11 @@ def test_tuple_outputs_match_plain_backward():
         ((h**2).sum() + (s * s).sum()).backward()
         results.append([h.data.copy(), s.data.copy(), *_grads(lin, x)])
     _same(results[0], results[1])
+
+
+def test_warns_when_nothing_requires_grad():
+    """As PyTorch's reentrant checkpoint: no input requiring grad means no gradients."""
+    w = minigrad.tensor(np.ones((2, 2)), requires_grad=True)
+    with pytest.warns(UserWarning, match="none of the inputs have requires_grad"):
+        y = checkpoint(lambda a: a @ w, minigrad.tensor(np.ones((1, 2))))
+    assert not y.requires_grad

@@ -28,6 +28,7 @@ values behave as described here.
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -144,6 +145,13 @@ def checkpoint(
     params = _module_parameters(function)
     tensors = [a for a in args if isinstance(a, Tensor)]
     state = copy.deepcopy(random.generator().bit_generator.state) if preserve_rng_state else None
+    if not any(t.requires_grad for t in (*tensors, *params)):
+        warnings.warn(
+            "checkpoint: none of the inputs have requires_grad=True (and fn is not a Module "
+            "with trainable parameters); gradients will be None, also for tensors fn "
+            "captures: pass those as arguments",
+            stacklevel=2,
+        )
     layout: dict[str, Any] = {}
     flat = CheckpointFunction.apply(
         *tensors,
