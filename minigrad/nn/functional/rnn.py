@@ -43,9 +43,12 @@ def lstm_step(
 ) -> State:
     """(h', c') of one LSTM step from gi = W_ih x + b_ih (gates i, f, g, o)."""
     h, c = state
-    i, f, g, o = ops.chunk(gi + linear(h, w_hh, b_hh), 4, 1)
-    c = ops.sigmoid(f) * c + ops.sigmoid(i) * ops.tanh(g)
-    h = ops.sigmoid(o) * ops.tanh(c)
+    gates = gi + linear(h, w_hh, b_hh)
+    n = gates.shape[1] // 4
+    sig = ops.sigmoid(gates)  # one node for σ(i), σ(f), σ(o) (σ(g) is not used)
+    i, f, o = sig[:, :n], sig[:, n : 2 * n], sig[:, 3 * n :]
+    c = f * c + i * ops.tanh(gates[:, 2 * n : 3 * n])
+    h = o * ops.tanh(c)
     if w_hr is not None:
         h = linear(h, w_hr)
     return h, c
