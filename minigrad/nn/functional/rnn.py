@@ -57,11 +57,11 @@ def lstm_step(
 def gru_step(gi: Tensor, state: State, w_hh: Tensor, b_hh: Tensor | None) -> State:
     """h' of one GRU step from gi = W_ih x + b_ih (gates r, z, n)."""
     h = state[0]
-    ir, iz, in_ = ops.chunk(gi, 3, 1)
-    hr, hz, hn = ops.chunk(linear(h, w_hh, b_hh), 3, 1)
-    r = ops.sigmoid(ir + hr)
-    z = ops.sigmoid(iz + hz)
-    n = ops.tanh(in_ + r * hn)
+    gh = linear(h, w_hh, b_hh)
+    k = gh.shape[1] // 3
+    rz = ops.sigmoid(gi[:, : 2 * k] + gh[:, : 2 * k])  # r and z in one node
+    r, z = rz[:, :k], rz[:, k:]
+    n = ops.tanh(gi[:, 2 * k :] + r * gh[:, 2 * k :])
     return (n + z * (h - n),)
 
 
