@@ -253,6 +253,7 @@ def test_initialisation_and_names(kind):
     kw = {} if "Cell" in kind else {"num_layers": 2, "bidirectional": True}
     if kind == "LSTM":
         kw["proj_size"] = 3
+    minigrad.manual_seed(0)
     m, t = mg_cls(5, 20, **kw), t_cls(5, 20, **kw)
     assert {k: tuple(v.shape) for k, v in m.state_dict().items()} == {
         k: tuple(v.shape) for k, v in t.state_dict().items()
@@ -261,7 +262,7 @@ def test_initialisation_and_names(kind):
     bound = 1 / math.sqrt(20)
     for name, p in m.named_parameters():
         assert np.abs(p.data).max() <= bound, name
-        assert np.abs(p.data).max() > 0.8 * bound, name
+        assert np.abs(p.data).max() > 0.5 * bound, name  # ≥ 20 draws: fails w.p. < 1e-6
 
 
 def test_relu_rnn_warns_for_dropout_with_one_layer():
