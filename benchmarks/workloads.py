@@ -19,6 +19,7 @@ import numpy as np
 from benchmarks import flops, peers
 from benchmarks.backends import CUDA_KEYS, PEER_KEYS, Backend, train_step
 from benchmarks.gpt_block import build_gpt_block
+from benchmarks.layers import build_gpt2_checkpointed, build_lstm
 from benchmarks.nlp import build_bert_base, build_gpt2_small, build_gpt2_tiny, build_minilm
 from benchmarks.spec import Built, Workload
 
@@ -283,6 +284,21 @@ WORKLOADS: dict[str, Workload] = {
             build_gpt_block,
             ("minigrad", "torch-cpu", "mygrad", "autograd"),
             targets={"peers": True},
+        ),
+        Workload(
+            "lstm",
+            "2-layer LSTM (hidden 64, T=16, batch 16) training step, Adam",
+            "ms/step",
+            build_lstm,
+            CPU_PAIR,
+        ),
+        Workload(
+            "gpt2_checkpointed",
+            "GPT-2 tiny config training step, every block checkpointed, AdamW",
+            "tokens/s",
+            build_gpt2_checkpointed,
+            _TRAIN,
+            quick=False,  # as long as gpt2_tiny's step: the full run only
         ),
         Workload(
             "gpt2_small",

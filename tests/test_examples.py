@@ -18,6 +18,7 @@ RUNS = [
     ("newton.py", [], "minimum found at [1. 1.]"),
     ("digits.py", ["--epochs", "2"], "pytorch"),
     ("char_gpt.py", ["--steps", "40"], "sample:"),
+    ("char_lstm.py", ["--steps", "20"], "pytorch"),
     ("minilm_similarity.py", ["--compare"], ""),
     ("finetune_minilm.py", ["--steps", "3"], ""),
 ]
@@ -32,6 +33,8 @@ def test_every_example_is_smoke_tested() -> None:
 @pytest.mark.parametrize("script,args,fragment", RUNS, ids=[r[0] for r in RUNS])
 def test_example_runs(script: str, args: list[str], fragment: str) -> None:
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MPLBACKEND="Agg")
+    # the scripts import the minigrad of this tree, not whichever one is installed
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
     if script == "seed_network.py":  # shortened: 5 epochs instead of 100
         cmd = [
             sys.executable,

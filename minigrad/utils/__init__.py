@@ -1,5 +1,6 @@
-"""Utilities: ``minigrad.utils.data`` (datasets and data loaders)."""
+"""Utilities: ``minigrad.utils.data`` (datasets and data loaders) and
+``minigrad.utils.checkpoint`` (activation checkpointing)."""
 
-from minigrad.utils import data
+from minigrad.utils import checkpoint, data
 
-__all__ = ["data"]
+__all__ = ["checkpoint", "data"]

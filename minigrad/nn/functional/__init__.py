@@ -31,6 +31,12 @@ from minigrad.nn.functional.attention import (
     scaled_dot_product_attention,
 )
 from minigrad.nn.functional.conv import conv1d, conv2d, conv3d, fold, unfold
+from minigrad.nn.functional.conv_transpose import (
+    conv_transpose1d,
+    conv_transpose2d,
+    conv_transpose3d,
+)
+from minigrad.nn.functional.embedding_bag import embedding_bag
 from minigrad.nn.functional.loss import *  # noqa: F403  (cross_entropy, mse_loss, ...)
 from minigrad.nn.functional.loss import __all__ as _loss_all
 from minigrad.nn.functional.misc import (
@@ -64,9 +70,20 @@ from minigrad.nn.functional.pooling import (
     max_pool2d,
     max_pool3d,
 )
+from minigrad.nn.functional.sampling import (
+    interpolate,
+    pixel_shuffle,
+    pixel_unshuffle,
+    upsample,
+)
 
 __all__ = [
     *_loss_all,
+    "upsample",
+    "pixel_unshuffle",
+    "pixel_shuffle",
+    "interpolate",
+    "embedding_bag",
     "adaptive_avg_pool1d",
     "adaptive_avg_pool2d",
     "adaptive_avg_pool3d",
@@ -80,6 +97,9 @@ __all__ = [
     "conv1d",
     "conv2d",
     "conv3d",
+    "conv_transpose3d",
+    "conv_transpose2d",
+    "conv_transpose1d",
     "dropout",
     "dropout1d",
     "dropout2d",

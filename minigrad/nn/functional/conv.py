@@ -115,14 +115,26 @@ class Conv(Function):
             if isinstance(g_cols, np.ndarray):  # no graph: never make the whole column array
                 dx_last = _fold_products(w, g_cols, x.shape, g.shape[2:], ctx.params, kernel)
             else:
-                w_cols = reshape(w, (groups, w.shape[0] // groups, -1))
-                d_cols = matmul(w_cols.swapaxes(1, 2), g_cols)  # (G, C/G·K, L·N)
-                d_cols = reshape(d_cols, (x.shape[1], *kernel, *g.shape[2:], x.shape[0]))
-                dx_last = fold_windows(d_cols, x.shape[2:], kernel, dilation, stride, padding, 1)
+                dx_last = _fold_columns(w, g_cols, x.shape, g.shape[2:], ctx.params)
             dx = permute(dx_last, (nd + 1, *range(nd + 1)))
         if len(need) == 2:
             return dx, dw
         return dx, dw, (reshape(_sum(g_cols, 2), (w.shape[0],)) if need[2] else None)
+
+
+def _fold_columns(
+    w: Any, g_cols: Any, x_shape: tuple[int, ...], out: tuple[int, ...], params
+) -> Any:
+    """dx = Fold(Wᵀ · dy) in the layout (C, *spatial, N), with recorded ops: the
+    column gradient Wᵀ·dy (G, C/G·K, L·N) made whole, then summed back into place.
+    Convolution's input gradient under ``create_graph``, and the forward of the
+    transposed convolution (which is that same linear map, applied to its input)."""
+    stride, padding, dilation, groups = params
+    kernel = tuple(w.shape[2:])
+    w_cols = reshape(w, (groups, w.shape[0] // groups, -1))
+    d_cols = matmul(w_cols.swapaxes(1, 2), g_cols)  # (G, C/G·K, L·N)
+    d_cols = reshape(d_cols, (x_shape[1], *kernel, *out, x_shape[0]))
+    return fold_windows(d_cols, x_shape[2:], kernel, dilation, stride, padding, 1)
 
 
 def _weight_grad_by_offset(

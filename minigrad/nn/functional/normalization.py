@@ -108,12 +108,23 @@ def instance_norm(
     momentum: float = 0.1,
     eps: float = 1e-5,
 ) -> Tensor:
-    """Normalise each (sample, channel) over its spatial dims (running stats unsupported)."""
-    if running_mean is not None or running_var is not None or not use_input_stats:
-        raise NotImplementedError("instance_norm: running statistics are not supported")
+    """Normalise each (sample, channel) over its spatial dims: batch normalisation of the
+    (1, N·C, *spatial) view. As PyTorch, running statistics (C,) are updated with the
+    mean over the batch of the N per-instance updates, and ``use_input_stats=False``
+    normalises with them instead."""
     x = float_input(input, "instance_norm")
     n, c = x.shape[:2]
-    y = batch_norm(ops.reshape(x, (1, n * c) + x.shape[2:]), None, None, training=True, eps=eps)
+    if not use_input_stats and (running_mean is None or running_var is None):
+        raise RuntimeError(
+            "instance_norm: use_input_stats=False needs running_mean and running_var"
+        )
+    stats = [None if r is None else Tensor(np.tile(r.data, n)) for r in (running_mean, running_var)]
+    flat = ops.reshape(x, (1, n * c) + x.shape[2:])
+    y = batch_norm(flat, stats[0], stats[1], training=use_input_stats, momentum=momentum, eps=eps)
+    with no_grad():
+        for r, rep in zip((running_mean, running_var), stats):
+            if r is not None and use_input_stats:
+                r.copy_(rep.data.reshape(n, c).mean(0).astype(r.dtype))
     return _affine(ops.reshape(y, x.shape), weight, bias, (1, c) + (1,) * (x.ndim - 2))
 
 

@@ -34,9 +34,17 @@ from minigrad.nn.modules.container import (
     ParameterList,
     Sequential,
 )
-from minigrad.nn.modules.conv import Conv1d, Conv2d, Conv3d
+from minigrad.nn.modules.conv import (
+    Conv1d,
+    Conv2d,
+    Conv3d,
+    ConvTranspose1d,
+    ConvTranspose2d,
+    ConvTranspose3d,
+)
 from minigrad.nn.modules.dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d
 from minigrad.nn.modules.flatten import Flatten, Unflatten
+from minigrad.nn.modules.instancenorm import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d
 from minigrad.nn.modules.linear import Bilinear, Identity, Linear, NonDynamicallyQuantizableLinear
 from minigrad.nn.modules.module import Module
 from minigrad.nn.modules.normalization import GroupNorm, LayerNorm, RMSNorm
@@ -51,9 +59,49 @@ from minigrad.nn.modules.pooling import (
     MaxPool2d,
     MaxPool3d,
 )
-from minigrad.nn.modules.sparse import Embedding
+from minigrad.nn.modules.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
+from minigrad.nn.modules.sparse import Embedding, EmbeddingBag
+from minigrad.nn.modules.transformer import (
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
+from minigrad.nn.modules.upsampling import (
+    PixelShuffle,
+    PixelUnshuffle,
+    Upsample,
+    UpsamplingBilinear2d,
+    UpsamplingNearest2d,
+)
 
 __all__ = [
+    "UpsamplingNearest2d",
+    "UpsamplingBilinear2d",
+    "Upsample",
+    "PixelUnshuffle",
+    "PixelShuffle",
+    "EmbeddingBag",
+    "InstanceNorm3d",
+    "InstanceNorm2d",
+    "InstanceNorm1d",
+    "ConvTranspose3d",
+    "ConvTranspose2d",
+    "ConvTranspose1d",
+    "TransformerEncoderLayer",
+    "TransformerEncoder",
+    "TransformerDecoderLayer",
+    "TransformerDecoder",
+    "Transformer",
+    "RNNCellBase",
+    "RNNCell",
+    "RNNBase",
+    "RNN",
+    "LSTMCell",
+    "LSTM",
+    "GRUCell",
+    "GRU",
     "AdaptiveAvgPool1d",
     "AdaptiveAvgPool2d",
     "AdaptiveAvgPool3d",

@@ -1,4 +1,5 @@
-"""Conv1d, Conv2d and Conv3d layers (the math is in ``minigrad/nn/functional/conv.py``)."""
+"""Conv1d/2d/3d and ConvTranspose1d/2d/3d layers (the math is in
+``minigrad/nn/functional/conv.py`` and ``conv_transpose.py``)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 from minigrad.nn import init
 from minigrad.nn.functional._util import ntuple
 from minigrad.nn.functional.conv import _convnd
+from minigrad.nn.functional.conv_transpose import _conv_transposend, output_padding_for
 from minigrad.nn.modules.module import Module, empty_parameter
 from minigrad.tensor import Tensor
 
@@ -15,11 +17,12 @@ _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
 class _ConvNd(Module):
-    """Shared by Conv1d/2d/3d. Weight (out, in/groups, *kernel); PyTorch's init:
-    kaiming_uniform_(a=√5) = U(-1/√fan_in, 1/√fan_in), bias the same bound,
-    fan_in = in/groups · ∏kernel."""
+    """Shared by Conv1d/2d/3d and ConvTranspose1d/2d/3d. Weight (out, in/groups, *kernel)
+    (transposed: (in, out/groups, *kernel)); PyTorch's init: kaiming_uniform_(a=√5) =
+    U(-1/√fan_in, 1/√fan_in), bias the same bound, fan_in = weight.shape[1] · ∏kernel."""
 
     _nd = 0
+    _transposed = False
 
     def __init__(
         self,
@@ -66,9 +69,12 @@ class _ConvNd(Module):
         self.output_padding = (0,) * nd
         self.groups = groups
         self.padding_mode = padding_mode
-        self.weight = empty_parameter(
-            (out_channels, in_channels // groups) + self.kernel_size, device, dtype
+        w_shape = (
+            (in_channels, out_channels // groups)
+            if self._transposed
+            else (out_channels, in_channels // groups)
         )
+        self.weight = empty_parameter(w_shape + self.kernel_size, device, dtype)
         if bias:
             self.bias = empty_parameter((out_channels,), device, dtype)
         else:
@@ -106,6 +112,8 @@ class _ConvNd(Module):
             s += f", padding={self.padding}"
         if self.dilation != (1,) * self._nd:
             s += f", dilation={self.dilation}"
+        if self.output_padding != (0,) * self._nd:
+            s += f", output_padding={self.output_padding}"
         if self.groups != 1:
             s += f", groups={self.groups}"
         if self.bias is None:
@@ -132,5 +140,94 @@ class Conv2d(_ConvNd):
 
 class Conv3d(_ConvNd):
     """3-D convolution over (N, C_in, D, H, W) inputs."""
+
+    _nd = 3
+
+
+class _ConvTransposeNd(_ConvNd):
+    """Shared by ConvTranspose1d/2d/3d: the adjoint of the convolution with the same
+    options, output size (L_in - 1)·s - 2·pad + δ·(k - 1) + output_padding + 1
+    (``forward(input, output_size)`` picks output_padding to reach ``output_size``)."""
+
+    _transposed = True
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Any,
+        stride: Any = 1,
+        padding: Any = 0,
+        output_padding: Any = 0,
+        groups: int = 1,
+        bias: bool = True,
+        dilation: Any = 1,
+        padding_mode: str = "zeros",
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        name = type(self).__name__
+        if padding_mode != "zeros":
+            raise ValueError(f'Only "zeros" padding mode is supported for {name}')
+        if isinstance(padding, str):
+            raise ValueError(f"{name}: padding must be an int or a tuple of ints, got {padding!r}")
+        super().__init__(
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            device,
+            dtype,
+        )
+        self.output_padding = ntuple(output_padding, self._nd, "output_padding", name)
+
+    def forward(self, input: Tensor, output_size: Any = None) -> Tensor:
+        nd = self._nd
+        out_pad = self.output_padding
+        if output_size is not None:
+            out_pad = output_padding_for(
+                type(self).__name__,
+                input.shape[-nd:],
+                output_size,
+                self.stride,
+                self.padding,
+                self.dilation,
+                self.kernel_size,
+            )
+        return _conv_transposend(
+            f"conv_transpose{nd}d",
+            nd,
+            input,
+            self.weight,
+            self.bias,
+            self.stride,
+            self.padding,
+            out_pad,
+            self.groups,
+            self.dilation,
+        )
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    """1-D transposed convolution over (N, C_in, L) inputs."""
+
+    _nd = 1
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    """2-D transposed convolution ("deconvolution", fractionally strided convolution) over
+    (N, C_in, H, W) inputs: each input pixel adds W[c]·x[c, p] into the output window at
+    p·stride (the input gradient of Conv2d with the same options)."""
+
+    _nd = 2
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    """3-D transposed convolution over (N, C_in, D, H, W) inputs."""
 
     _nd = 3

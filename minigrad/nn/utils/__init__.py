@@ -177,3 +177,6 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
         p.data = vec.data[start : start + n].reshape(p.shape).astype(p.dtype, copy=True)
         version.bump(p.data)
         start += n
+
+
+from minigrad.nn.utils import rnn as rnn  # noqa: E402  (packed sequences)
