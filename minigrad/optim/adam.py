@@ -7,7 +7,15 @@ from typing import Any
 import numpy as np
 
 from minigrad.ops._util import in_pieces
-from minigrad.optim.optimizer import Optimizer, ParamsT, check_non_negative, lerp_
+from minigrad.optim.optimizer import (
+    Optimizer,
+    ParamsT,
+    check_betas,
+    check_non_negative,
+    effective_grad,
+    ema_sq_,
+    lerp_,
+)
 
 
 class Adam(Optimizer):
@@ -45,13 +53,11 @@ class Adam(Optimizer):
     ) -> None:
         check_non_negative(lr, "learning rate")
         check_non_negative(eps, "epsilon value")
-        for i, beta in enumerate(betas):
-            if not 0.0 <= beta < 1.0:
-                raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
+        betas = check_betas(betas)
         check_non_negative(weight_decay, "weight_decay value")
         defaults = {
             "lr": lr,
-            "betas": tuple(betas),
+            "betas": betas,
             "eps": eps,
             "weight_decay": weight_decay,
             "amsgrad": amsgrad,
@@ -66,7 +72,6 @@ class Adam(Optimizer):
         # Each line mirrors one op of torch.optim.adam._single_tensor_adam, in its order.
         # Options are made Python floats: a NumPy float64 scalar would promote float32.
         lr, eps = float(group["lr"]), float(group["eps"])
-        weight_decay = float(group["weight_decay"])
         beta1, beta2 = (float(b) for b in group["betas"])
         if not state:
             state["step"] = 0.0
@@ -87,19 +92,10 @@ class Adam(Optimizer):
 
         # Piece by piece (see ``in_pieces``): the same operations on each element.
         for param, grad, exp_avg, exp_avg_sq, *vmax, scratch in in_pieces(*arrays):
-            if group["maximize"]:
-                grad = -grad
-            if weight_decay != 0:
-                if decoupled:
-                    param *= 1 - lr * weight_decay
-                else:
-                    grad = grad + weight_decay * param
+            grad = effective_grad(param, grad, group, decoupled=decoupled)
             # The scratch piece serves the temporaries below in turn.
             lerp_(exp_avg, grad, 1 - beta1, scratch)
-            exp_avg_sq *= beta2
-            np.multiply(grad, 1 - beta2, out=scratch)  # (1 - β2)·g·g: torch's addcmul order
-            scratch *= grad
-            exp_avg_sq += scratch
+            ema_sq_(exp_avg_sq, grad, beta2, scratch)
             if amsgrad:
                 np.maximum(vmax[0], exp_avg_sq, out=vmax[0])
                 denom = np.sqrt(vmax[0], out=scratch)
