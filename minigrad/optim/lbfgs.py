@@ -15,6 +15,16 @@ from minigrad.optim.optimizer import Optimizer, ParamsT, check_non_negative
 from minigrad.tensor import Tensor
 
 
+def _dot(a: np.ndarray, b: np.ndarray) -> float:
+    """The inner product of two flat vectors, as a Python float."""
+    return float(a.dot(b))
+
+
+def _abs_sum(a: np.ndarray) -> float:
+    """``sum |a_i|`` as a Python float."""
+    return float(np.abs(a).sum())
+
+
 def _cubic_interpolate(
     x1: float,
     f1: float,
@@ -72,7 +82,7 @@ def _strong_wolfe(
     g = g.copy()
     f_new, g_new = obj_func(x, t, d)
     ls_func_evals = 1
-    gtd_new = float(g_new.dot(d))
+    gtd_new = _dot(g_new, d)
 
     t_prev, f_prev, g_prev, gtd_prev = 0.0, f, g, gtd
     done = False
@@ -100,7 +110,7 @@ def _strong_wolfe(
         t_prev, f_prev, g_prev, gtd_prev = tmp, f_new, g_new.copy(), gtd_new
         f_new, g_new = obj_func(x, t, d)
         ls_func_evals += 1
-        gtd_new = float(g_new.dot(d))
+        gtd_new = _dot(g_new, d)
         ls_iter += 1
 
     if ls_iter == max_ls:
@@ -133,7 +143,7 @@ def _strong_wolfe(
 
         f_new, g_new = obj_func(x, t, d)
         ls_func_evals += 1
-        gtd_new = float(g_new.dot(d))
+        gtd_new = _dot(g_new, d)
         ls_iter += 1
 
         if f_new > (f + c1 * t * gtd) or f_new >= bracket_f[low_pos]:
@@ -313,7 +323,7 @@ class LBFGS(Optimizer):
             else:
                 y = flat_grad - prev_flat_grad
                 s = d * t
-                ys = float(y.dot(s))
+                ys = _dot(y, s)
                 if ys > 1e-10:  # keep the pair only where the curvature is positive
                     if len(old_dirs) == history_size:
                         old_dirs.pop(0)
@@ -322,7 +332,7 @@ class LBFGS(Optimizer):
                     old_dirs.append(y)
                     old_stps.append(s)
                     ro.append(1.0 / ys)
-                    H_diag = ys / float(y.dot(y))
+                    H_diag = ys / _dot(y, y)
                 num_old = len(old_dirs)
                 if "al" not in state:
                     state["al"] = [None] * history_size
@@ -330,11 +340,11 @@ class LBFGS(Optimizer):
                 # the two-loop recursion
                 q = -flat_grad
                 for i in range(num_old - 1, -1, -1):
-                    al[i] = float(old_stps[i].dot(q)) * ro[i]
+                    al[i] = _dot(old_stps[i], q) * ro[i]
                     q += -al[i] * old_dirs[i]
                 d = r = q * H_diag
                 for i in range(num_old):
-                    be_i = float(old_dirs[i].dot(r)) * ro[i]
+                    be_i = _dot(old_dirs[i], r) * ro[i]
                     r += (al[i] - be_i) * old_stps[i]
 
             if prev_flat_grad is None:
@@ -345,10 +355,10 @@ class LBFGS(Optimizer):
 
             # ---- the step length
             if state["n_iter"] == 1:
-                t = min(1.0, 1.0 / float(np.abs(flat_grad).sum())) * lr
+                t = min(1.0, 1.0 / _abs_sum(flat_grad)) * lr
             else:
                 t = lr
-            gtd = float(flat_grad.dot(d))
+            gtd = _dot(flat_grad, d)
             if gtd > -tolerance_change:  # not a descent direction (any more)
                 break
 
