@@ -15,6 +15,7 @@ import pytest
 
 import minigrad
 import minigrad.nn as nn
+import minigrad.utils.data
 import minigrad.nn.functional as F
 
 t = minigrad.tensor
@@ -339,6 +340,32 @@ CASES: list[tuple[str, Callable[[], object], type[BaseException], str]] = [
         r"[Nn]esterov",
     ),
     ("optimizer empty", lambda: minigrad.optim.SGD([], lr=0.1), ValueError, r"empty"),
+    (
+        "adam betas of length 1",
+        lambda: minigrad.optim.Adam([_randn(2, grad=True)], betas=(0.9,)),
+        ValueError,
+        r"expected a pair \(beta1, beta2\)",
+    ),
+    ("nadam lr", lambda: minigrad.optim.NAdam([_randn(2, grad=True)], lr=-1), ValueError, r"-1"),
+    (
+        "lbfgs line search",
+        lambda: minigrad.optim.LBFGS([_randn(2, grad=True)], line_search_fn="wolfe"),
+        ValueError,
+        r"strong_wolfe.*'wolfe'",
+    ),
+    # --- data (more, beside PyTorch's exceptions, in test_bad_calls_training.py)
+    (
+        "loader batch_size",
+        lambda: minigrad.utils.data.DataLoader(range(3), batch_size=0),
+        ValueError,
+        r"batch_size=0",
+    ),
+    (
+        "loader sampler and shuffle",
+        lambda: minigrad.utils.data.DataLoader(range(3), sampler=[0], shuffle=True),
+        ValueError,
+        r"mutually exclusive with shuffle",
+    ),
     # --- creation
     ("zeros negative", lambda: minigrad.zeros(-1), RuntimeError, r"non-negative"),
     ("arange step", lambda: minigrad.arange(0, 5, 0), RuntimeError, r"step"),
