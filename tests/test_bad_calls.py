@@ -15,8 +15,8 @@ import pytest
 
 import minigrad
 import minigrad.nn as nn
-import minigrad.utils.data
 import minigrad.nn.functional as F
+import minigrad.utils.data
 
 t = minigrad.tensor
 
