@@ -12,6 +12,7 @@ from minigrad.optim.optimizer import (
     check_non_negative,
     effective_grad,
     ema_sq_,
+    init_state,
 )
 
 
@@ -62,9 +63,7 @@ class Adadelta(Optimizer):
         # Each line mirrors one op of torch.optim.adadelta._single_tensor_adadelta, in order.
         lr, rho, eps = float(group["lr"]), float(group["rho"]), float(group["eps"])
         if not state:
-            state["step"] = 0.0
-            state["square_avg"] = np.zeros_like(param)
-            state["acc_delta"] = np.zeros_like(param)
+            init_state(state, param, "square_avg", "acc_delta")
         square_avg, acc_delta = state["square_avg"], state["acc_delta"]
         state["step"] += 1
         grad = effective_grad(param, grad, group)

@@ -10,10 +10,10 @@ from minigrad.ops._util import in_pieces
 from minigrad.optim.optimizer import (
     Optimizer,
     ParamsT,
-    check_betas,
-    check_non_negative,
+    check_adam_options,
     effective_grad,
     ema_sq_,
+    init_state,
     lerp_,
 )
 
@@ -51,10 +51,7 @@ class Adam(Optimizer):
         maximize: bool = False,
         decoupled_weight_decay: bool = False,
     ) -> None:
-        check_non_negative(lr, "learning rate")
-        check_non_negative(eps, "epsilon value")
-        betas = check_betas(betas)
-        check_non_negative(weight_decay, "weight_decay value")
+        betas = check_adam_options(lr, eps, betas, weight_decay)
         defaults = {
             "lr": lr,
             "betas": betas,
@@ -74,11 +71,8 @@ class Adam(Optimizer):
         lr, eps = float(group["lr"]), float(group["eps"])
         beta1, beta2 = (float(b) for b in group["betas"])
         if not state:
-            state["step"] = 0.0
-            state["exp_avg"] = np.zeros_like(param)
-            state["exp_avg_sq"] = np.zeros_like(param)
-            if group["amsgrad"]:
-                state["max_exp_avg_sq"] = np.zeros_like(param)
+            amsgrad_buffer = ("max_exp_avg_sq",) if group["amsgrad"] else ()
+            init_state(state, param, "exp_avg", "exp_avg_sq", *amsgrad_buffer)
         state["step"] += 1
         step = state["step"]
         bias_correction1 = 1 - beta1**step

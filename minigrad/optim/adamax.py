@@ -9,9 +9,9 @@ import numpy as np
 from minigrad.optim.optimizer import (
     Optimizer,
     ParamsT,
-    check_betas,
-    check_non_negative,
+    check_adam_options,
     effective_grad,
+    init_state,
     lerp_,
 )
 
@@ -44,10 +44,7 @@ class Adamax(Optimizer):
         *,
         maximize: bool = False,
     ) -> None:
-        check_non_negative(lr, "learning rate")
-        check_non_negative(eps, "epsilon value")
-        betas = check_betas(betas)
-        check_non_negative(weight_decay, "weight_decay value")
+        betas = check_adam_options(lr, eps, betas, weight_decay)
         defaults = {
             "lr": lr,
             "betas": betas,
@@ -64,9 +61,7 @@ class Adamax(Optimizer):
         lr, eps = float(group["lr"]), float(group["eps"])
         beta1, beta2 = (float(b) for b in group["betas"])
         if not state:
-            state["step"] = 0.0
-            state["exp_avg"] = np.zeros_like(param)
-            state["exp_inf"] = np.zeros_like(param)
+            init_state(state, param, "exp_avg", "exp_inf")
         exp_avg, exp_inf = state["exp_avg"], state["exp_inf"]
         state["step"] += 1
         grad = effective_grad(param, grad, group)

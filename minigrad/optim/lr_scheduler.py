@@ -396,11 +396,7 @@ class OneCycleLR(LRScheduler):
 
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
-            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
-                raise ValueError(
-                    "optimizer must support momentum or beta1 with `cycle_momentum` option enabled"
-                )
-            self.use_beta1 = "betas" in optimizer.defaults
+            self.use_beta1 = _uses_beta1(optimizer)
             max_momentums = _per_group("max_momentum", optimizer, max_momentum)
             base_momentums = _per_group("base_momentum", optimizer, base_momentum)
             if last_epoch == -1:
@@ -512,6 +508,15 @@ def _undo_initial_step(scheduler: LRScheduler) -> None:
             _undo_initial_step(sub)
     else:
         scheduler.last_epoch -= 1
+
+
+def _uses_beta1(optimizer: Optimizer) -> bool:
+    """Whether a cycled momentum is Adam's ``beta1`` (else the ``momentum`` option)."""
+    if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+        raise ValueError(
+            "optimizer must support momentum or beta1 with `cycle_momentum` option enabled"
+        )
+    return "betas" in optimizer.defaults
 
 
 def _set_momentum(group: dict[str, Any], value: float, use_beta1: bool) -> None:

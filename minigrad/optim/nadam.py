@@ -9,10 +9,11 @@ import numpy as np
 from minigrad.optim.optimizer import (
     Optimizer,
     ParamsT,
-    check_betas,
+    check_adam_options,
     check_non_negative,
     effective_grad,
     ema_sq_,
+    init_state,
     lerp_,
 )
 
@@ -60,10 +61,7 @@ class NAdam(Optimizer):
         *,
         maximize: bool = False,
     ) -> None:
-        check_non_negative(lr, "learning rate")
-        check_non_negative(eps, "epsilon value")
-        betas = check_betas(betas)
-        check_non_negative(weight_decay, "weight_decay value")
+        betas = check_adam_options(lr, eps, betas, weight_decay)
         check_non_negative(momentum_decay, "momentum_decay value")
         defaults = {
             "lr": lr,
@@ -84,10 +82,8 @@ class NAdam(Optimizer):
         beta1, beta2 = (float(b) for b in group["betas"])
         momentum_decay = float(group["momentum_decay"])
         if not state:
-            state["step"] = 0.0
+            init_state(state, param, "exp_avg", "exp_avg_sq")
             state["mu_product"] = 1.0
-            state["exp_avg"] = np.zeros_like(param)
-            state["exp_avg_sq"] = np.zeros_like(param)
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
         state["step"] += 1
         step = state["step"]

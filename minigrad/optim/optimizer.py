@@ -68,6 +68,22 @@ def check_betas(betas: Any) -> tuple[float, float]:
     return (betas[0], betas[1])
 
 
+def check_adam_options(lr: float, eps: float, betas: Any, weight_decay: float) -> tuple:
+    """Validate the options the Adam family shares (as PyTorch, in its order); return betas."""
+    check_non_negative(lr, "learning rate")
+    check_non_negative(eps, "epsilon value")
+    betas = check_betas(betas)
+    check_non_negative(weight_decay, "weight_decay value")
+    return betas
+
+
+def init_state(state: dict[str, Any], param: np.ndarray, *buffers: str) -> None:
+    """A fresh parameter state: ``step = 0.0`` and a zero array of param's shape per name."""
+    state["step"] = 0.0
+    for name in buffers:
+        state[name] = np.zeros_like(param)
+
+
 def effective_grad(
     param: np.ndarray, grad: np.ndarray, group: dict[str, Any], *, decoupled: bool = False
 ) -> np.ndarray:

@@ -10,10 +10,10 @@ import numpy as np
 from minigrad.optim.optimizer import (
     Optimizer,
     ParamsT,
-    check_betas,
-    check_non_negative,
+    check_adam_options,
     effective_grad,
     ema_sq_,
+    init_state,
     lerp_,
 )
 
@@ -55,10 +55,7 @@ class RAdam(Optimizer):
         *,
         maximize: bool = False,
     ) -> None:
-        check_non_negative(lr, "learning rate")
-        check_non_negative(eps, "epsilon value")
-        betas = check_betas(betas)
-        check_non_negative(weight_decay, "weight_decay value")
+        betas = check_adam_options(lr, eps, betas, weight_decay)
         defaults = {
             "lr": lr,
             "betas": betas,
@@ -76,9 +73,7 @@ class RAdam(Optimizer):
         lr, eps = float(group["lr"]), float(group["eps"])
         beta1, beta2 = (float(b) for b in group["betas"])
         if not state:
-            state["step"] = 0.0
-            state["exp_avg"] = np.zeros_like(param)
-            state["exp_avg_sq"] = np.zeros_like(param)
+            init_state(state, param, "exp_avg", "exp_avg_sq")
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
         state["step"] += 1
         step = state["step"]
