@@ -273,3 +273,31 @@ def test_worker_error_is_reraised_with_its_type() -> None:
     loader = mdata.DataLoader(_Faulty(), batch_size=1, num_workers=2)
     with pytest.raises(KeyError, match=r"(?s)worker process 0.*sample 4 is missing"):
         list(loader)
+
+
+class _Slow(mdata.Dataset):
+    def __len__(self) -> int:
+        return 2
+
+    def __getitem__(self, i: int) -> int:
+        import time
+
+        time.sleep(3)
+        return i
+
+
+class _Dies(mdata.Dataset):
+    def __len__(self) -> int:
+        return 2
+
+    def __getitem__(self, i: int) -> int:
+        import os
+
+        os._exit(3)  # a worker killed mid-batch (as by the OOM killer)
+
+
+def test_worker_timeout_and_death_are_errors_not_hangs() -> None:
+    with pytest.raises(RuntimeError, match="timed out after 0.5 seconds"):
+        list(mdata.DataLoader(_Slow(), num_workers=1, timeout=0.5))
+    with pytest.raises(RuntimeError, match=r"worker \(pid\(s\) \d+\) exited unexpectedly"):
+        list(mdata.DataLoader(_Dies(), num_workers=1))

@@ -24,6 +24,7 @@ import multiprocessing
 import queue
 import random
 import traceback
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -229,6 +230,9 @@ class _MultiProcessIter:
             self._index_queues.append(index_queue)
             self._workers.append(worker)
         self._shut = False
+        self._finalizer = weakref.finalize(
+            self, _stop_workers, self._index_queues, self._workers, self._result_queue
+        )
         self._start_epoch(first=True)
 
     def _start_epoch(self, first: bool) -> None:
@@ -274,13 +278,13 @@ class _MultiProcessIter:
                 waited += _POLL_S
                 dead = [w.pid for w in self._workers if not w.is_alive()]
                 if dead:
-                    self._shutdown()
+                    self._shutdown(force=True)
                     raise RuntimeError(
                         f"DataLoader worker (pid(s) {', '.join(map(str, dead))}) exited "
                         "unexpectedly"
                     ) from None
                 if self._timeout > 0 and waited >= self._timeout:
-                    self._shutdown()
+                    self._shutdown(force=True)
                     raise RuntimeError(
                         f"DataLoader timed out after {self._timeout} seconds"
                     ) from None
@@ -310,32 +314,40 @@ class _MultiProcessIter:
                 continue
             self._send_one()
             if isinstance(result, _WorkerError):
-                self._shutdown()
+                self._shutdown(force=True)
                 result.reraise()
             return result
 
     def _reset(self) -> None:
         self._start_epoch(first=False)
 
-    def _shutdown(self) -> None:
-        if self._shut:
-            return
+    def _shutdown(self, force: bool = False) -> None:
+        """Stop the workers (at once if ``force``: after an error they may be busy)."""
         self._shut = True
-        for index_queue in self._index_queues:
-            index_queue.put(None)
-        for worker in self._workers:
-            worker.join(timeout=5)
-            if worker.is_alive():
-                worker.terminate()
-        for q in (*self._index_queues, self._result_queue):
-            q.cancel_join_thread()
-            q.close()
+        if force:
+            for worker in self._workers:
+                if worker.is_alive():
+                    worker.terminate()
+        self._finalizer()
 
-    def __del__(self) -> None:
+
+def _stop_workers(index_queues: list, workers: list, result_queue: Any) -> None:
+    """Tell each worker to stop, wait for it (5 s at most, then terminate it), close the
+    queues. Run once, by ``_shutdown`` or when the iterator is collected: a finalizer
+    rather than ``__del__``, as it keeps the queues alive until it has run (in a
+    collected reference cycle they could otherwise be finalized first)."""
+    for index_queue in index_queues:
         try:
-            self._shutdown()
-        except Exception:
+            index_queue.put(None)
+        except (OSError, ValueError):  # already closed
             pass
+    for worker in workers:
+        worker.join(timeout=5)
+        if worker.is_alive():
+            worker.terminate()
+    for q in (*index_queues, result_queue):
+        q.cancel_join_thread()
+        q.close()
 
 
 class DataLoader(Generic[T_co]):
