@@ -135,13 +135,18 @@ SPECS["CosineAnnealingWarmRestarts"] = st.fixed_dictionaries(
     }
 )
 SPECS["CyclicLR"] = _cyclic()
+SPECS["ConstantLR"] = st.fixed_dictionaries(
+    {"factor": st.floats(0.01, 1.0), "total_iters": st.integers(0, STEPS + 5)}
+)
+SPECS["MultiplicativeLR"] = SPECS["LambdaLR"]
 SPECS["OneCycleLR"] = _one_cycle()
 SPECS["SequentialLR"] = _sequential()
 
 
 @st.composite
 def _chained(draw: st.DrawFn) -> dict[str, Any]:
-    names = ["StepLR", "ExponentialLR", "MultiStepLR", "PolynomialLR", "CosineAnnealingLR"]
+    names = ["StepLR", "ExponentialLR", "MultiStepLR", "PolynomialLR", "ConstantLR"]
+    names.append("CosineAnnealingLR")
     chosen = draw(st.lists(st.sampled_from(names), min_size=1, max_size=3))
     return {"schedulers": [(name, draw(SPECS[name])) for name in chosen]}
 
@@ -269,6 +274,7 @@ def test_lambda_lr_state_dict_keeps_callable_objects_state() -> None:
         ("OneCycleLR", {"max_lr": 0.1, "total_steps": 10, "anneal_strategy": "exp"}),
         ("OneCycleLR", {"max_lr": [0.1], "total_steps": 10}),
         ("LambdaLR", {"lr_lambda": [LAMBDAS[0]]}),
+        ("ConstantLR", {"factor": 1.5}),
         ("ReduceLROnPlateau", {"factor": 1.0}),
         ("ReduceLROnPlateau", {"mode": "lowest"}),
         ("ReduceLROnPlateau", {"threshold_mode": "relative"}),

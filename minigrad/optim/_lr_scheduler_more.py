@@ -1,5 +1,6 @@
-"""More learning-rate schedules: polynomial decay, warm restarts, cyclical rates, the
-plateau rule and chaining. Imported into (and used as) ``minigrad.optim.lr_scheduler``.
+"""More learning-rate schedules: constant and multiplicative factors, polynomial decay,
+warm restarts, cyclical rates, the plateau rule and chaining. Imported into (and used
+as) ``minigrad.optim.lr_scheduler``.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any, Literal
 
 from minigrad.optim.lr_scheduler import (
     EPOCH_DEPRECATION_WARNING,
+    LambdaLR,
     LRScheduler,
     SequentialLR,
     _per_group,
@@ -19,6 +21,55 @@ from minigrad.optim.lr_scheduler import (
     _uses_beta1,
 )
 from minigrad.optim.optimizer import Optimizer
+
+
+class MultiplicativeLR(LambdaLR):
+    """Multiply the rate by ``lr_lambda(epoch)`` every epoch after the first:
+    ``lr_t = lr_{t-1} * lr_lambda(t)`` (one lambda for all groups or one per group).
+
+    :class:`LambdaLR` gives the factor relative to the initial rate; this one relative to
+    the previous rate. Arguments and ``state_dict`` are LambdaLR's.
+    """
+
+    def get_lr(self) -> list[float]:
+        if self._is_initial:
+            return self._current_lrs()
+        return [
+            group["lr"] * lmbda(self.last_epoch)
+            for lmbda, group in zip(self.lr_lambdas, self.optimizer.param_groups)
+        ]
+
+
+class ConstantLR(LRScheduler):
+    """Scale the rate by ``factor`` for the first ``total_iters`` epochs, then restore it
+    (a constant warm-up).
+
+    Closed form: ``lr = initial_lr * (factor if epoch < total_iters else 1)``.
+    """
+
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        factor: float = 1.0 / 3,
+        total_iters: int = 5,
+        last_epoch: int = -1,
+    ) -> None:
+        if factor > 1.0 or factor < 0:
+            raise ValueError("Constant multiplicative factor expected to be between 0 and 1.")
+        self.factor = factor
+        self.total_iters = total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        if self.last_epoch == 0:
+            return [group["lr"] * self.factor for group in self.optimizer.param_groups]
+        if self.last_epoch != self.total_iters:
+            return self._current_lrs()
+        return [group["lr"] * (1.0 / self.factor) for group in self.optimizer.param_groups]
+
+    def _get_closed_form_lr(self) -> list[float]:
+        after = self.last_epoch >= self.total_iters
+        return [base * (self.factor + after * (1 - self.factor)) for base in self.base_lrs]
 
 
 class PolynomialLR(LRScheduler):

@@ -544,14 +544,17 @@ def _per_group(name: str, optimizer: Optimizer, value: Any) -> list[Any]:
 # imported last, as they build on the classes above.
 from minigrad.optim._lr_scheduler_more import (  # noqa: E402
     ChainedScheduler,
+    ConstantLR,
     CosineAnnealingWarmRestarts,
     CyclicLR,
+    MultiplicativeLR,
     PolynomialLR,
     ReduceLROnPlateau,
 )
 
 __all__ = [
     "ChainedScheduler",
+    "ConstantLR",
     "CosineAnnealingLR",
     "CosineAnnealingWarmRestarts",
     "CyclicLR",
@@ -560,6 +563,7 @@ __all__ = [
     "LambdaLR",
     "LinearLR",
     "MultiStepLR",
+    "MultiplicativeLR",
     "OneCycleLR",
     "PolynomialLR",
     "ReduceLROnPlateau",

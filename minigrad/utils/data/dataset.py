@@ -99,7 +99,8 @@ def random_split(
     dealt out one by one from the first subset on, as PyTorch does.
     """
     n = len(dataset)
-    if math.isclose(sum(lengths), 1) and sum(lengths) <= 1:
+    sizes_given = not (math.isclose(sum(lengths), 1) and sum(lengths) <= 1)
+    if not sizes_given:
         sizes = []
         for i, fraction in enumerate(lengths):
             if not 0 <= fraction <= 1:
@@ -109,7 +110,9 @@ def random_split(
             sizes[i % len(sizes)] += 1
     else:
         sizes = [int(length) for length in lengths]
-    if sum(sizes) != n:
+    # As PyTorch, lengths that are not fractions must sum to n as given: fractions a
+    # hair above 1 are refused, even for an empty dataset.
+    if sum(sizes) != n or (sizes_given and sum(lengths) != n):
         raise ValueError("Sum of input lengths does not equal the length of the input dataset!")
     rng = generator if generator is not None else _global_generator()
     order = rng.permutation(n).tolist()
