@@ -16,6 +16,7 @@ import pytest
 import minigrad
 import minigrad.nn as nn
 import minigrad.nn.functional as F
+import minigrad.utils.data
 
 t = minigrad.tensor
 
@@ -573,6 +574,32 @@ CASES: list[tuple[str, Callable[[], object], type[BaseException], str]] = [
         lambda: minigrad.utils.checkpoint.checkpoint(lambda a: (a, 1), _randn(2, grad=True)),
         TypeError,
         r"must return one Tensor",
+    ),
+    (
+        "adam betas of length 1",
+        lambda: minigrad.optim.Adam([_randn(2, grad=True)], betas=(0.9,)),
+        ValueError,
+        r"expected a pair \(beta1, beta2\)",
+    ),
+    ("nadam lr", lambda: minigrad.optim.NAdam([_randn(2, grad=True)], lr=-1), ValueError, r"-1"),
+    (
+        "lbfgs line search",
+        lambda: minigrad.optim.LBFGS([_randn(2, grad=True)], line_search_fn="wolfe"),
+        ValueError,
+        r"strong_wolfe.*'wolfe'",
+    ),
+    # --- data (more, beside PyTorch's exceptions, in test_bad_calls_training.py)
+    (
+        "loader batch_size",
+        lambda: minigrad.utils.data.DataLoader(range(3), batch_size=0),
+        ValueError,
+        r"batch_size=0",
+    ),
+    (
+        "loader sampler and shuffle",
+        lambda: minigrad.utils.data.DataLoader(range(3), sampler=[0], shuffle=True),
+        ValueError,
+        r"mutually exclusive with shuffle",
     ),
     # --- creation
     ("zeros negative", lambda: minigrad.zeros(-1), RuntimeError, r"non-negative"),

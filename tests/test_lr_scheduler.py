@@ -99,14 +99,68 @@ def _sequential(draw: st.DrawFn) -> dict[str, Any]:
     return {"schedulers": schedulers, "milestones": milestones}
 
 
+@st.composite
+def _cyclic(draw: st.DrawFn) -> dict[str, Any]:
+    lr_pair = st.tuples(st.floats(1e-4, 0.05), st.floats(0.05, 1.0))
+    base_lr, max_lr = draw(lr_pair)
+    if draw(st.booleans()):  # one value per group
+        base_lr, max_lr = [base_lr, base_lr / 2], [max_lr, max_lr * 1.5]
+    kwargs = {
+        "base_lr": base_lr,
+        "max_lr": max_lr,
+        "step_size_up": draw(st.integers(1, 12)),
+        "step_size_down": draw(st.none() | st.integers(1, 12)),
+        "mode": draw(st.sampled_from(["triangular", "triangular2", "exp_range"])),
+        "gamma": draw(st.floats(0.8, 1.0)),
+        "cycle_momentum": draw(st.booleans()),
+        "base_momentum": draw(st.floats(0.5, 0.85)),
+        "max_momentum": draw(st.floats(0.85, 0.99)),
+    }
+    if draw(st.booleans()):  # a custom scale function, per cycle or per iteration
+        kwargs["scale_fn"] = SCALE_FNS[draw(st.integers(0, len(SCALE_FNS) - 1))]
+        kwargs["scale_mode"] = draw(st.sampled_from(["cycle", "iterations"]))
+    return kwargs
+
+
+SCALE_FNS = [lambda x: 1.0 / (1.0 + x), lambda x: 0.9**x]
+
+SPECS["PolynomialLR"] = st.fixed_dictionaries(
+    {"total_iters": st.integers(1, STEPS + 5), "power": st.floats(0.1, 3.0)}
+)
+SPECS["CosineAnnealingWarmRestarts"] = st.fixed_dictionaries(
+    {
+        "T_0": st.integers(1, 12),
+        "T_mult": st.integers(1, 3),
+        "eta_min": st.sampled_from([0.0]) | st.floats(0, 1e-2),
+    }
+)
+SPECS["CyclicLR"] = _cyclic()
+SPECS["ConstantLR"] = st.fixed_dictionaries(
+    {"factor": st.floats(0.01, 1.0), "total_iters": st.integers(0, STEPS + 5)}
+)
+SPECS["MultiplicativeLR"] = SPECS["LambdaLR"]
 SPECS["OneCycleLR"] = _one_cycle()
 SPECS["SequentialLR"] = _sequential()
+
+
+@st.composite
+def _chained(draw: st.DrawFn) -> dict[str, Any]:
+    names = ["StepLR", "ExponentialLR", "MultiStepLR", "PolynomialLR", "ConstantLR"]
+    names.append("CosineAnnealingLR")
+    chosen = draw(st.lists(st.sampled_from(names), min_size=1, max_size=3))
+    return {"schedulers": [(name, draw(SPECS[name])) for name in chosen]}
+
+
+SPECS["ChainedScheduler"] = _chained()
 
 
 def _construct(lib: types.ModuleType, opt: Any, name: str, kwargs: dict[str, Any]) -> Any:
     if name == "SequentialLR":
         subs = [_construct(lib, opt, n, kw) for n, kw in kwargs["schedulers"]]
         return lib.SequentialLR(opt, subs, milestones=kwargs["milestones"])
+    if name == "ChainedScheduler":
+        subs = [_construct(lib, opt, n, kw) for n, kw in kwargs["schedulers"]]
+        return lib.ChainedScheduler(subs, optimizer=opt)
     return getattr(lib, name)(opt, **kwargs)
 
 
@@ -220,6 +274,16 @@ def test_lambda_lr_state_dict_keeps_callable_objects_state() -> None:
         ("OneCycleLR", {"max_lr": 0.1, "total_steps": 10, "anneal_strategy": "exp"}),
         ("OneCycleLR", {"max_lr": [0.1], "total_steps": 10}),
         ("LambdaLR", {"lr_lambda": [LAMBDAS[0]]}),
+        ("ConstantLR", {"factor": 1.5}),
+        ("ReduceLROnPlateau", {"factor": 1.0}),
+        ("ReduceLROnPlateau", {"mode": "lowest"}),
+        ("ReduceLROnPlateau", {"threshold_mode": "relative"}),
+        ("ReduceLROnPlateau", {"min_lr": [0.0]}),
+        ("CosineAnnealingWarmRestarts", {"T_0": 0}),
+        ("CosineAnnealingWarmRestarts", {"T_0": 2.5}),
+        ("CosineAnnealingWarmRestarts", {"T_0": 2, "T_mult": 0}),
+        ("CyclicLR", {"base_lr": 0.1, "max_lr": 1.0, "mode": "sine"}),
+        ("CyclicLR", {"base_lr": [0.1], "max_lr": 1.0}),
     ],
 )
 def test_invalid_arguments_raise_like_torch(name: str, kwargs: dict[str, Any]) -> None:
@@ -253,3 +317,72 @@ def test_sequential_requires_same_optimizer() -> None:
 def test_scheduler_requires_an_optimizer() -> None:
     with pytest.raises(TypeError, match="is not an Optimizer"):
         mg_sched.StepLR(object(), step_size=1)  # type: ignore[arg-type]
+
+
+@given(data=st.data())
+def test_reduce_lr_on_plateau_matches_torch(data: st.DataObject) -> None:
+    kwargs = {
+        "mode": data.draw(st.sampled_from(["min", "max"])),
+        "factor": data.draw(st.floats(0.05, 0.9)),
+        "patience": data.draw(st.integers(0, 4)),
+        "threshold": data.draw(st.sampled_from([1e-4, 0.0]) | st.floats(0.0, 0.2)),
+        "threshold_mode": data.draw(st.sampled_from(["rel", "abs"])),
+        "cooldown": data.draw(st.integers(0, 3)),
+        "min_lr": data.draw(st.sampled_from([0.0, [1e-3, 0.02]]) | st.floats(0.0, 0.01)),
+        "eps": data.draw(st.sampled_from([1e-8, 1e-3])),
+    }
+    # Few distinct values, so that plateaus and ties (neither better nor worse) occur.
+    metrics = data.draw(st.lists(st.sampled_from([1.0, 0.99, 0.9, 0.5, 0.4999]), min_size=STEPS))
+    opt_m, opt_t = _optimizers("SGD")
+    sched_m = mg_sched.ReduceLROnPlateau(opt_m, **kwargs)
+    sched_t = torch_sched.ReduceLROnPlateau(opt_t, **kwargs)
+    for step, metric in enumerate(metrics):
+        sched_m.step(metric)
+        sched_t.step(metric)
+        _assert_same(sched_m, sched_t, opt_m, opt_t)
+        for key in ("best", "num_bad_epochs", "cooldown_counter", "last_epoch"):
+            assert getattr(sched_m, key) == getattr(sched_t, key), key
+        if step == CHECKPOINT_AT:
+            saved_opt, saved_sched = opt_m.state_dict(), sched_m.state_dict()
+            opt_m, _ = _optimizers("SGD")
+            sched_m = mg_sched.ReduceLROnPlateau(opt_m, **kwargs)
+            opt_m.load_state_dict(saved_opt)
+            sched_m.load_state_dict(saved_sched)
+
+
+@given(
+    kwargs=SPECS["CosineAnnealingWarmRestarts"],
+    epochs=st.lists(
+        st.integers(0, 60) | st.floats(0.0, 60.0) | st.sampled_from([None]), min_size=5
+    ),
+)
+def test_warm_restarts_step_with_epoch_matches_torch(
+    kwargs: dict[str, Any], epochs: list[float | None]
+) -> None:
+    """``step(epoch)`` with whole, fractional (per batch) and omitted epochs."""
+    opt_m, opt_t = _optimizers("SGD")
+    sched_m = mg_sched.CosineAnnealingWarmRestarts(opt_m, **kwargs)
+    sched_t = torch_sched.CosineAnnealingWarmRestarts(opt_t, **kwargs)
+    for epoch in epochs:
+        sched_m.step(epoch)
+        sched_t.step(epoch)
+        _assert_same(sched_m, sched_t, opt_m, opt_t)
+        assert (sched_m.T_i, sched_m.last_epoch) == (sched_t.T_i, sched_t.last_epoch)
+    with pytest.raises(ValueError, match="non-negative epoch"):
+        sched_m.step(-1)
+
+
+def test_chained_scheduler_argument_errors_like_torch() -> None:
+    opt_m, opt_t = _optimizers("SGD")
+    other_m, other_t = _optimizers("SGD")
+    cases = [
+        lambda lib, opt, other: lib.ChainedScheduler([]),
+        lambda lib, opt, other: lib.ChainedScheduler([lib.ReduceLROnPlateau(opt)]),
+        lambda lib, opt, other: lib.ChainedScheduler([lib.StepLR(opt, 2), lib.StepLR(other, 2)]),
+    ]
+    for case in cases:
+        with pytest.raises(ValueError) as theirs:
+            case(torch_sched, opt_t, other_t)
+        with pytest.raises(ValueError) as mine:
+            case(mg_sched, opt_m, other_m)
+        assert str(mine.value).split(",")[0] == str(theirs.value).split(",")[0]

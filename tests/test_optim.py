@@ -82,7 +82,66 @@ def _adagrad(draw: st.DrawFn) -> dict[str, Any]:
     }
 
 
-OPTIMIZERS = {"SGD": _sgd, "Adam": _adam, "AdamW": _adam, "RMSprop": _rmsprop, "Adagrad": _adagrad}
+@st.composite
+def _nadam(draw: st.DrawFn) -> dict[str, Any]:
+    return {
+        "lr": draw(_lr),
+        "betas": (draw(st.floats(0.0, 0.99)), draw(st.floats(0.3, 0.9999))),
+        "eps": draw(_eps),
+        "weight_decay": draw(_wd),
+        "momentum_decay": draw(st.sampled_from([4e-3]) | st.floats(0.0, 0.5)),
+        "decoupled_weight_decay": draw(st.booleans()),
+        "maximize": draw(st.booleans()),
+    }
+
+
+@st.composite
+def _radam(draw: st.DrawFn) -> dict[str, Any]:
+    # beta2 down to 0.3 reaches rho_t > 5 (the rectified branch) within the first steps;
+    # near 1 it stays in the momentum-only branch: both are drawn.
+    return {
+        "lr": draw(_lr),
+        "betas": (draw(st.floats(0.0, 0.99)), draw(st.floats(0.3, 0.9999))),
+        "eps": draw(_eps),
+        "weight_decay": draw(_wd),
+        "decoupled_weight_decay": draw(st.booleans()),
+        "maximize": draw(st.booleans()),
+    }
+
+
+@st.composite
+def _adamax(draw: st.DrawFn) -> dict[str, Any]:
+    return {
+        "lr": draw(_lr),
+        "betas": (draw(st.floats(0.0, 0.99)), draw(st.floats(0.3, 0.9999))),
+        "eps": draw(_eps),
+        "weight_decay": draw(_wd),
+        "maximize": draw(st.booleans()),
+    }
+
+
+@st.composite
+def _adadelta(draw: st.DrawFn) -> dict[str, Any]:
+    return {
+        "lr": draw(st.sampled_from([1.0]) | _lr),
+        "rho": draw(st.sampled_from([0.9]) | st.floats(0.0, 1.0)),
+        "eps": draw(st.sampled_from([1e-6]) | _eps),
+        "weight_decay": draw(_wd),
+        "maximize": draw(st.booleans()),
+    }
+
+
+OPTIMIZERS = {
+    "SGD": _sgd,
+    "Adam": _adam,
+    "AdamW": _adam,
+    "RMSprop": _rmsprop,
+    "Adagrad": _adagrad,
+    "NAdam": _nadam,
+    "RAdam": _radam,
+    "Adamax": _adamax,
+    "Adadelta": _adadelta,
+}
 
 
 def _make_params(arrays: list[np.ndarray]) -> tuple[list[minigrad.Tensor], list[torch.Tensor]]:
@@ -118,7 +177,7 @@ def _assert_state_dicts_match(mine: dict, theirs: dict) -> None:
     for index, state in theirs["state"].items():
         assert mine["state"][index].keys() == state.keys()
         for key, value in state.items():
-            if key == "step":  # a float in minigrad, a 0-d float32 tensor in PyTorch
+            if key in ("step", "mu_product"):  # a float here, a 0-d float32 tensor in torch
                 assert mine["state"][index][key] == value.item()
             else:
                 _assert_array_close(mine["state"][index][key], value.numpy())

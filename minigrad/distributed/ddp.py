@@ -50,7 +50,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.autograd.function import Function
-from minigrad.autograd.grad_mode import is_grad_enabled
+from minigrad.core.grad_mode import is_grad_enabled
 from minigrad.autograd.version import bump
 from minigrad.creation import from_numpy
 from minigrad.nn.modules.module import Module

@@ -7,7 +7,15 @@ from typing import Any
 import numpy as np
 
 from minigrad.ops._util import in_pieces
-from minigrad.optim.optimizer import Optimizer, ParamsT, check_non_negative, lerp_
+from minigrad.optim.optimizer import (
+    Optimizer,
+    ParamsT,
+    check_adam_options,
+    effective_grad,
+    ema_sq_,
+    init_state,
+    lerp_,
+)
 
 
 class Adam(Optimizer):
@@ -43,15 +51,10 @@ class Adam(Optimizer):
         maximize: bool = False,
         decoupled_weight_decay: bool = False,
     ) -> None:
-        check_non_negative(lr, "learning rate")
-        check_non_negative(eps, "epsilon value")
-        for i, beta in enumerate(betas):
-            if not 0.0 <= beta < 1.0:
-                raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
-        check_non_negative(weight_decay, "weight_decay value")
+        betas = check_adam_options(lr, eps, betas, weight_decay)
         defaults = {
             "lr": lr,
-            "betas": tuple(betas),
+            "betas": betas,
             "eps": eps,
             "weight_decay": weight_decay,
             "amsgrad": amsgrad,
@@ -66,14 +69,10 @@ class Adam(Optimizer):
         # Each line mirrors one op of torch.optim.adam._single_tensor_adam, in its order.
         # Options are made Python floats: a NumPy float64 scalar would promote float32.
         lr, eps = float(group["lr"]), float(group["eps"])
-        weight_decay = float(group["weight_decay"])
         beta1, beta2 = (float(b) for b in group["betas"])
         if not state:
-            state["step"] = 0.0
-            state["exp_avg"] = np.zeros_like(param)
-            state["exp_avg_sq"] = np.zeros_like(param)
-            if group["amsgrad"]:
-                state["max_exp_avg_sq"] = np.zeros_like(param)
+            amsgrad_buffer = ("max_exp_avg_sq",) if group["amsgrad"] else ()
+            init_state(state, param, "exp_avg", "exp_avg_sq", *amsgrad_buffer)
         state["step"] += 1
         step = state["step"]
         bias_correction1 = 1 - beta1**step
@@ -87,19 +86,10 @@ class Adam(Optimizer):
 
         # Piece by piece (see ``in_pieces``): the same operations on each element.
         for param, grad, exp_avg, exp_avg_sq, *vmax, scratch in in_pieces(*arrays):
-            if group["maximize"]:
-                grad = -grad
-            if weight_decay != 0:
-                if decoupled:
-                    param *= 1 - lr * weight_decay
-                else:
-                    grad = grad + weight_decay * param
+            grad = effective_grad(param, grad, group, decoupled=decoupled)
             # The scratch piece serves the temporaries below in turn.
             lerp_(exp_avg, grad, 1 - beta1, scratch)
-            exp_avg_sq *= beta2
-            np.multiply(grad, 1 - beta2, out=scratch)  # (1 - β2)·g·g: torch's addcmul order
-            scratch *= grad
-            exp_avg_sq += scratch
+            ema_sq_(exp_avg_sq, grad, beta2, scratch)
             if amsgrad:
                 np.maximum(vmax[0], exp_avg_sq, out=vmax[0])
                 denom = np.sqrt(vmax[0], out=scratch)

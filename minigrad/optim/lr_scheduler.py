@@ -32,6 +32,10 @@ from typing import Any, Literal
 
 from minigrad.optim.optimizer import Optimizer
 
+EPOCH_DEPRECATION_WARNING = (
+    "passing an epoch to scheduler.step() is deprecated; call step() without it"
+)
+
 
 class LRScheduler:
     """Base class. Subclasses implement :meth:`get_lr` (the rates for ``self.last_epoch``)."""
@@ -85,11 +89,7 @@ class LRScheduler:
         """
         self._step_count += 1
         if epoch is not None:
-            warnings.warn(
-                "passing an epoch to scheduler.step() is deprecated; call step() without it",
-                UserWarning,
-                stacklevel=2,
-            )
+            warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
         self._update_lr(epoch)
 
     def _update_lr(self, epoch: int | None = None) -> None:
@@ -396,11 +396,7 @@ class OneCycleLR(LRScheduler):
 
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
-            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
-                raise ValueError(
-                    "optimizer must support momentum or beta1 with `cycle_momentum` option enabled"
-                )
-            self.use_beta1 = "betas" in optimizer.defaults
+            self.use_beta1 = _uses_beta1(optimizer)
             max_momentums = _per_group("max_momentum", optimizer, max_momentum)
             base_momentums = _per_group("base_momentum", optimizer, base_momentum)
             if last_epoch == -1:
@@ -411,10 +407,7 @@ class OneCycleLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def _set_momentum(self, group: dict[str, Any], value: float) -> None:
-        if self.use_beta1:
-            group["betas"] = (value, *group["betas"][1:])
-        else:
-            group["momentum"] = value
+        _set_momentum(group, value, self.use_beta1)
 
     def _anneal(self, start: float, end: float, pct: float) -> float:
         if self.anneal_strategy == "cos":
@@ -517,6 +510,23 @@ def _undo_initial_step(scheduler: LRScheduler) -> None:
         scheduler.last_epoch -= 1
 
 
+def _uses_beta1(optimizer: Optimizer) -> bool:
+    """Whether a cycled momentum is Adam's ``beta1`` (else the ``momentum`` option)."""
+    if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+        raise ValueError(
+            "optimizer must support momentum or beta1 with `cycle_momentum` option enabled"
+        )
+    return "betas" in optimizer.defaults
+
+
+def _set_momentum(group: dict[str, Any], value: float, use_beta1: bool) -> None:
+    """Set a group's momentum, or Adam's ``beta1`` (the first of its ``betas``)."""
+    if use_beta1:
+        group["betas"] = (value, *group["betas"][1:])
+    else:
+        group["momentum"] = value
+
+
 def _per_group(name: str, optimizer: Optimizer, value: Any) -> list[Any]:
     """One value per parameter group: a list/tuple must have one entry per group."""
     n_groups = len(optimizer.param_groups)
@@ -528,3 +538,35 @@ def _per_group(name: str, optimizer: Optimizer, value: Any) -> list[Any]:
             )
         return list(value)
     return [value] * n_groups
+
+
+# The schedules of the second module belong to this namespace (as in torch.optim.lr_scheduler);
+# imported last, as they build on the classes above.
+from minigrad.optim._lr_scheduler_more import (  # noqa: E402
+    ChainedScheduler,
+    ConstantLR,
+    CosineAnnealingWarmRestarts,
+    CyclicLR,
+    MultiplicativeLR,
+    PolynomialLR,
+    ReduceLROnPlateau,
+)
+
+__all__ = [
+    "ChainedScheduler",
+    "ConstantLR",
+    "CosineAnnealingLR",
+    "CosineAnnealingWarmRestarts",
+    "CyclicLR",
+    "ExponentialLR",
+    "LRScheduler",
+    "LambdaLR",
+    "LinearLR",
+    "MultiStepLR",
+    "MultiplicativeLR",
+    "OneCycleLR",
+    "PolynomialLR",
+    "ReduceLROnPlateau",
+    "SequentialLR",
+    "StepLR",
+]

@@ -53,6 +53,70 @@ def check_non_negative(value: float, what: str) -> None:
         raise ValueError(f"Invalid {what}: {value}")
 
 
+def check_betas(betas: Any) -> tuple[float, float]:
+    """Validate Adam-style ``betas``: a pair ``(beta1, beta2)``, each in ``[0, 1)``.
+
+    PyTorch indexes ``betas[1]`` and so fails with an ``IndexError`` on a 1-tuple (and
+    ignores a third entry); here any length other than 2 is a ``ValueError`` naming the
+    argument. Returns the pair as a tuple.
+    """
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise ValueError(f"Invalid betas: expected a pair (beta1, beta2), but got {betas!r}")
+    for i, beta in enumerate(betas):
+        if not 0.0 <= beta < 1.0:
+            raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
+    return (betas[0], betas[1])
+
+
+def check_adam_options(lr: float, eps: float, betas: Any, weight_decay: float) -> tuple:
+    """Validate the options the Adam family shares (as PyTorch, in its order); return betas."""
+    check_non_negative(lr, "learning rate")
+    check_non_negative(eps, "epsilon value")
+    betas = check_betas(betas)
+    check_non_negative(weight_decay, "weight_decay value")
+    return betas
+
+
+def init_state(state: dict[str, Any], param: np.ndarray, *buffers: str) -> None:
+    """A fresh parameter state: ``step = 0.0`` and a zero array of param's shape per name."""
+    state["step"] = 0.0
+    for name in buffers:
+        state[name] = np.zeros_like(param)
+
+
+def effective_grad(
+    param: np.ndarray, grad: np.ndarray, group: dict[str, Any], *, decoupled: bool = False
+) -> np.ndarray:
+    """The gradient an update uses: negated when ``maximize``, with weight decay applied.
+
+    L2 decay (``decoupled=False``) returns ``g + weight_decay * theta``; decoupled decay
+    (AdamW-style) instead shrinks the parameter in place, ``theta *= 1 - lr * weight_decay``,
+    and returns ``g`` unchanged. ``grad`` itself (``p.grad``'s array) is never modified.
+    """
+    if group.get("maximize", False):
+        grad = -grad
+    weight_decay = float(group["weight_decay"])
+    if weight_decay != 0:
+        if decoupled:
+            param *= 1 - float(group["lr"]) * weight_decay
+        else:
+            grad = grad + weight_decay * param
+    return grad
+
+
+def ema_sq_(
+    avg: np.ndarray, x: np.ndarray, decay: float, scratch: np.ndarray | None = None
+) -> None:
+    """``avg = decay * avg + (1 - decay) * x * x`` in place, in ``torch.addcmul_``'s order.
+
+    ``scratch`` (an array of avg's shape and dtype) holds the product when given.
+    """
+    avg *= decay
+    product = np.multiply(x, 1 - decay, out=scratch)
+    product *= x
+    avg += product
+
+
 def lerp_(
     start: np.ndarray, end: np.ndarray, weight: float, scratch: np.ndarray | None = None
 ) -> None:
@@ -79,6 +143,10 @@ class Optimizer:
     Subclasses pass their option ``defaults`` to ``__init__`` and implement
     :meth:`_update`, the update of one parameter.
     """
+
+    # State entries that are numbers, not per-element buffers (PyTorch keeps them as 0-d
+    # tensors): loaded as Python floats instead of being shape-checked against the param.
+    _scalar_state: tuple[str, ...] = ("step",)
 
     def __init__(self, params: ParamsT, defaults: dict[str, Any]) -> None:
         self.defaults = defaults
@@ -282,7 +350,9 @@ class Optimizer:
                     "group lists"
                 )
             p = id_map[int(key)]
-            state[p] = {k: _load_value(p, int(key), k, v) for k, v in saved_state.items()}
+            state[p] = {
+                k: self._load_state_value(p, int(key), k, v) for k, v in saved_state.items()
+            }
 
         param_groups = []
         for group, saved in zip(self.param_groups, saved_groups):
@@ -294,12 +364,16 @@ class Optimizer:
         self.state = state
         self.param_groups = param_groups
 
+    def _load_state_value(self, param: Tensor, index: int, key: str, value: Any) -> Any:
+        """Copy one loaded state entry, checking its shape and casting it to the param's dtype."""
+        return _load_value(param, index, key, value, key in self._scalar_state)
 
-def _load_value(param: Tensor, index: int, key: str, value: Any) -> Any:
-    """Copy one loaded state entry, checking its shape and casting it to the param's dtype."""
+
+def _load_value(param: Tensor, index: int, key: str, value: Any, scalar: bool) -> Any:
+    """Copy one loaded state entry: a float if ``scalar``, else an array of param's shape."""
     if isinstance(value, Tensor):
         value = value.data
-    if key == "step":
+    if scalar:
         return float(np.asarray(value))
     if not isinstance(value, np.ndarray):
         return copy.deepcopy(value)

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.optim.optimizer import Optimizer, ParamsT, check_non_negative, lerp_
+from minigrad.optim.optimizer import Optimizer, ParamsT, check_non_negative, ema_sq_, lerp_
 
 
 class RMSprop(Optimizer):
@@ -81,8 +81,7 @@ class RMSprop(Optimizer):
         if weight_decay != 0:
             grad = grad + weight_decay * param
 
-        square_avg *= alpha
-        square_avg += (1 - alpha) * grad * grad
+        ema_sq_(square_avg, grad, alpha)
         if group["centered"]:
             grad_avg = state["grad_avg"]
             lerp_(grad_avg, grad, 1 - alpha)
