@@ -174,6 +174,13 @@ class BertPreTrainedModel(nn.Module):
 
         return from_pretrained(cls, BertConfig, folder, **config_overrides)
 
+    def save_pretrained(self, folder: Any) -> None:
+        """Write ``config.json`` + ``model.safetensors``, a folder that ``transformers``
+        (and :meth:`from_pretrained`) loads."""
+        from minigrad.models.convert import save_pretrained
+
+        save_pretrained(self, folder)
+
 
 class BertModel(BertPreTrainedModel):
     """The BERT encoder: ``last_hidden_state`` (B, T, H) and ``pooler_output`` (B, H)."""

@@ -127,6 +127,13 @@ class GPT2PreTrainedModel(nn.Module):
 
         return from_pretrained(cls, GPT2Config, folder, **config_overrides)
 
+    def save_pretrained(self, folder: Any) -> None:
+        """Write ``config.json`` + ``model.safetensors``, a folder that ``transformers``
+        (and :meth:`from_pretrained`) loads."""
+        from minigrad.models.convert import save_pretrained
+
+        save_pretrained(self, folder)
+
 
 class GPT2Model(GPT2PreTrainedModel):
     """The GPT-2 transformer without a head: ``last_hidden_state`` (B, T, n_embd)."""

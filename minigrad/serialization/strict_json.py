@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from typing import Any
 
@@ -108,3 +109,21 @@ def loads(text: str, max_depth: int = MAX_DEPTH, nonfinite: bool = False) -> Any
         except UnicodeEncodeError:
             raise ValueError("a string holds an unpaired UTF-16 surrogate escape") from None
     return value
+
+
+def read(path: str | os.PathLike, max_bytes: int, what: str = "JSON file") -> Any:
+    """Parse the JSON file at ``path`` under the rules above, refusing files over
+    ``max_bytes`` before reading them. Raises ``FileNotFoundError`` for a missing file
+    and ``ValueError`` naming the file otherwise."""
+    name = os.fspath(path)
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        if size > max_bytes:
+            raise ValueError(f"{name}: {what} of {size} bytes is larger than {max_bytes} bytes")
+        raw = f.read()
+    try:
+        return loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{name}: {what} is not UTF-8 ({e})") from None
+    except ValueError as e:
+        raise ValueError(f"{name}: {what} is not valid JSON: {e}") from None
