@@ -35,6 +35,17 @@ DIVERGENCES = {
 }
 
 
+#: How minigrad's refusal names each divergence (for the random mutations, whose
+#: divergences are recognised by message rather than listed one by one).
+DIVERGENCE_MESSAGES = {
+    "duplicate-key": "duplicate key",
+    "leading-space": "must start with '{'",
+    "bool-byte": "is BOOL but holds bytes other than 0/1",
+    "complex": "dtype C64",
+}
+AUTO = "auto"  # a mutated file: either no divergence, or one of the stated ones
+
+
 @dataclass(frozen=True)
 class Case:
     name: str
@@ -334,10 +345,40 @@ def _hostile() -> list[Case]:
     return cases  # fmt: skip
 
 
-def corpus(seed: int = 0) -> list[Case]:
+def _mutations(rng: np.random.Generator, count: int) -> list[Case]:
+    """Valid files with 1-3 random edits each: a header byte set to a JSON character or
+    to any byte, a byte of the length field changed, a byte inserted into the data."""
+    bases = [
+        safetensors.numpy.save(
+            {"a": np.arange(6.0).reshape(2, 3), "b": np.ones(3, np.int64), "c": np.zeros((0, 2))},
+            metadata={"k": "v"},
+        ),
+        safetensors.numpy.save({"w": np.arange(4, dtype=np.float16), "m": np.array([True, False])}),
+    ]
+    json_chars = list(b'{}[]",:0123456789 -eE.\\tu')
+    cases = []
+    for i in range(count):
+        raw = bytearray(bases[i % 2])
+        n = int.from_bytes(raw[:8], "little")
+        for _ in range(int(rng.integers(1, 4))):
+            op = int(rng.integers(0, 4))
+            if op == 0:
+                raw[int(rng.integers(8, 8 + n))] = int(rng.choice(json_chars))
+            elif op == 1:
+                raw[int(rng.integers(8, 8 + n))] = int(rng.integers(0, 256))
+            elif op == 2:
+                raw[int(rng.integers(0, 8))] = int(rng.integers(0, 256))
+            else:
+                at = int(rng.integers(8 + n, len(raw) + 1))
+                raw[at:at] = b"\0"
+        cases.append(Case(f"mutated/{i}", bytes(raw), AUTO))
+    return cases
+
+
+def corpus(seed: int = 0, mutations: int = 400) -> list[Case]:
     """Every case, in a fixed order (names are unique)."""
     rng = np.random.default_rng(seed)
-    cases = _valid(rng) + _truncations_and_trailers(rng) + _hostile()
+    cases = _valid(rng) + _truncations_and_trailers(rng) + _hostile() + _mutations(rng, mutations)
     names = [c.name for c in cases]
     assert len(set(names)) == len(names), "case names must be unique"
     return cases

@@ -56,7 +56,7 @@ def test_unaligned_data_is_copied_aligned(tmp_path: Path) -> None:
     header = b'{"x":{"dtype":"F64","shape":[2],"data_offsets":[0,16]}}'  # 8 + 57: unaligned
     path = tmp_path / "u.safetensors"
     path.write_bytes(len(header).to_bytes(8, "little") + header + np.array([1.5, -2.0]).tobytes())
-    arrays, _ = load_file(path)
+    arrays = load_file(path)
     assert arrays["x"].flags.aligned
     np.testing.assert_array_equal(arrays["x"], safetensors.numpy.load_file(str(path))["x"])
 

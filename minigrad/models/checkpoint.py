@@ -81,7 +81,7 @@ def read_weights(folder: str | os.PathLike) -> dict[str, np.ndarray]:
     """Every tensor of a model folder (single file or sharded), mapped from disk."""
     path = model_folder(folder)
     if (path / SINGLE_FILE).is_file():
-        return load_file(path / SINGLE_FILE)[0]
+        return load_file(path / SINGLE_FILE)
     if (path / INDEX_FILE).is_file():
         return _read_sharded(path, path / INDEX_FILE)
     pickled = sorted(p.name for p in path.iterdir() if _PICKLED.search(p.name))
@@ -113,7 +113,7 @@ def _read_sharded(folder: Path, index_path: Path) -> dict[str, np.ndarray]:
         path = folder / shard
         if not path.is_file():
             raise FileNotFoundError(f"{index_path} maps tensors to {shard}, which is missing")
-        tensors = load_file(path)[0]
+        tensors = load_file(path)
         missing, extra = sorted(keys - tensors.keys()), sorted(tensors.keys() - keys)
         if missing or extra:
             problems = []

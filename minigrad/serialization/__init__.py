@@ -47,10 +47,23 @@ import numpy as np
 from minigrad.creation import from_numpy
 from minigrad.serialization import strict_json
 from minigrad.serialization.npz_io import NpzError, load_npz, save_npz
-from minigrad.serialization.safetensors_io import SafetensorsError, load_file, save_file
+from minigrad.serialization.safetensors_io import (
+    SafetensorsError,
+    load_file,
+    read_file,
+    save_file,
+)
 from minigrad.tensor import Tensor
 
-__all__ = ["NpzError", "SafetensorsError", "load", "load_file", "save", "save_file"]
+__all__ = [
+    "NpzError",
+    "SafetensorsError",
+    "load",
+    "load_file",
+    "read_file",
+    "save",
+    "save_file",
+]
 
 PathLike: TypeAlias = str | os.PathLike
 
@@ -78,7 +91,7 @@ def save(obj: Mapping[Any, Any], path: PathLike, metadata: Mapping[str, str] | N
             meta = dict(metadata or {})
             if skeleton is not None:
                 meta[STRUCTURE_KEY] = json.dumps(skeleton)
-            save_file(tmp, tensors, meta)
+            save_file(tensors, tmp, meta)
         else:
             if skeleton is not None:
                 tensors[NPZ_STRUCTURE_KEY] = np.array(json.dumps(skeleton))
@@ -99,7 +112,7 @@ def load(path: PathLike) -> dict[Any, Any]:
     """
     name = os.fspath(path)
     if _format_of(path) == "safetensors":
-        arrays, metadata = load_file(path)
+        arrays, metadata = read_file(path)
         structure, error = metadata.get(STRUCTURE_KEY), SafetensorsError
     else:
         arrays = load_npz(path, string_keys=(NPZ_STRUCTURE_KEY,))

@@ -34,6 +34,13 @@ copy-on-write ``np.memmap`` (mode ``"c"``), so loading a 1 GiB file allocates no
 for the tensors, pages are read on first touch, and writing to an array never changes
 the file. Two exceptions copy one tensor: data not aligned to its element size (files
 from writers that do not pad the header) and, on big-endian machines, the byte swap.
+As with any mapping, the file must not be truncated in place while its tensors live
+(replacing it, as :func:`minigrad.save` does, is safe on POSIX systems; Windows refuses
+to replace a mapped file).
+
+The public names mirror the ``safetensors`` package's NumPy API:
+:func:`load_file` (``filename -> {name: array}``) and :func:`save_file`
+(``tensors, filename, metadata``); :func:`read_file` also returns the metadata.
 
 Every malformed file raises :class:`SafetensorsError` (a ``ValueError``) naming the file
 and the problem; a missing file raises ``FileNotFoundError``. Dtypes the format defines
@@ -116,9 +123,14 @@ def read_header(path: PathLike) -> Header:
         return _read_header(f, os.fspath(path))
 
 
-def load_file(path: PathLike) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    """The tensors of ``path`` (in the header's order) as NumPy arrays mapped from the
-    file (copy-on-write), and its metadata."""
+def load_file(filename: PathLike) -> dict[str, np.ndarray]:
+    """The tensors of ``filename`` (in the header's order) as NumPy arrays mapped from
+    the file (copy-on-write): ``safetensors.numpy.load_file`` with NumPy alone."""
+    return read_file(filename)[0]
+
+
+def read_file(path: PathLike) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """The tensors of ``path`` (as :func:`load_file`) and the header's metadata."""
     name = os.fspath(path)
     with open(path, "rb") as f:
         header = _read_header(f, name)
@@ -247,9 +259,10 @@ def _entry(key: str, info: Any, data_len: int, bad: Any) -> TensorInfo:
 
 # --------------------------------------------------------------------------- writing
 def save_file(
-    path: PathLike, tensors: Mapping[str, np.ndarray], metadata: Mapping[str, str] | None = None
+    tensors: Mapping[str, np.ndarray], filename: PathLike, metadata: Mapping[str, str] | None = None
 ) -> None:
-    """Write ``tensors`` (in order, back to back) and ``metadata`` to ``path``."""
+    """Write ``tensors`` (in order, back to back) and ``metadata`` to ``filename``
+    (``safetensors.numpy.save_file``'s arguments)."""
     header: dict[str, Any] = {}
     if metadata:
         if not all(isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()):
@@ -273,7 +286,7 @@ def save_file(
         offset += array.nbytes
     header_bytes = json.dumps(header, separators=(",", ":")).encode("utf-8")
     header_bytes += b" " * (-(8 + len(header_bytes)) % 8)  # align the data section
-    with open(path, "wb") as f:
+    with open(filename, "wb") as f:
         f.write(len(header_bytes).to_bytes(8, "little"))
         f.write(header_bytes)
         for array in arrays:
