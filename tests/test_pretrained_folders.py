@@ -102,6 +102,40 @@ def test_minigrad_folder_loads_in_transformers(tmp_path: Path, family: str) -> N
     _assert_same_model(again, ref, family)
 
 
+@pytest.mark.parametrize("family", FAMILIES)
+def test_minigrad_sharded_folder_loads_in_transformers(tmp_path: Path, family: str) -> None:
+    hf_cls, _, ours_cls, _ = FAMILIES[family]
+    ours = ours_cls.from_pretrained(_save(tmp_path / "hf", _hf(family, seed=2)))
+    ours.save_pretrained(tmp_path / "ours")  # first unsharded: the next save replaces it
+    ours.save_pretrained(tmp_path / "ours", max_shard_size="3KB")
+    files = sorted(p.name for p in (tmp_path / "ours").iterdir())
+    shards = [f for f in files if f.startswith("model-")]
+    assert "model.safetensors" not in files and "model.safetensors.index.json" in files
+    assert len(shards) > 2 and all(f.endswith(f"-of-{len(shards):05d}.safetensors") for f in shards)
+    for shard in shards:  # each shard within the limit unless it holds one big tensor
+        sizes = [t.data.nbytes for t in minigrad.load(tmp_path / "ours" / shard).values()]
+        assert sum(sizes) <= 3000 or len(sizes) == 1
+    ref, info = hf_cls.from_pretrained(tmp_path / "ours", output_loading_info=True)
+    assert not any(info.values()), info
+    _assert_same_model(ours, ref.eval(), family)
+    _assert_same_model(ours_cls.from_pretrained(tmp_path / "ours"), ref, family)
+
+
+def test_max_shard_size_strings() -> None:
+    from minigrad.models.checkpoint import shard_bytes
+
+    assert [shard_bytes(s) for s in ["5GB", "500MiB", "4KB", " 1.5 kib", 123]] == [
+        5 * 10**9,
+        500 * 2**20,
+        4000,
+        1536,
+        123,
+    ]
+    for bad in ["5 parsecs", "0GB", -1, 0, True]:
+        with pytest.raises(ValueError, match="max_shard_size"):
+            shard_bytes(bad)
+
+
 def test_tied_weights_written_once(tmp_path: Path) -> None:
     ours = mm.GPT2LMHeadModel.from_pretrained(_save(tmp_path / "hf", _hf("gpt2")))
     ours.save_pretrained(tmp_path / "ours")

@@ -7,7 +7,9 @@ names (so ``transformers`` weights load directly):
   (:func:`sentence_embeddings`: mean pooling + L2 normalisation, as all-MiniLM-L6-v2).
 
 Configs (:class:`GPT2Config`, :class:`BertConfig`) read Hugging Face ``config.json``;
-``Model.from_pretrained(folder)`` reads a Hugging Face model folder (safetensors).
+``Model.from_pretrained(folder)`` reads a local Hugging Face model folder (safetensors,
+single file or sharded, with minigrad's own reader); ``model.save_pretrained(folder)``
+writes one that ``transformers`` loads (see :mod:`minigrad.models.checkpoint`).
 """
 
 from minigrad.models._layers import no_init_weights

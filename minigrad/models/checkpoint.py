@@ -126,11 +126,37 @@ def _read_sharded(folder: Path, index_path: Path) -> dict[str, np.ndarray]:
     return {key: arrays[key] for key in weight_map}
 
 
-def write_folder(folder: str | os.PathLike, config: dict[str, Any], state: dict[str, Any]) -> None:
-    """Write ``config.json`` and ``model.safetensors`` (metadata ``format: pt``, as
-    ``transformers`` writes and expects) into ``folder``, creating it if needed.
-    ``state`` maps names to Tensors/arrays; a tensor shared under several names (tied
-    weights) is written once, under its first name, as ``transformers`` does."""
+_UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+          "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}  # fmt: skip
+_WEIGHT_FILE = re.compile(r"model(-\d{5}-of-\d{5})?\.safetensors(\.index\.json)?")
+
+
+def shard_bytes(size: int | str) -> int:
+    """``max_shard_size`` in bytes: an int, or a string such as ``"5GB"`` (10⁹ bytes)
+    or ``"500MiB"`` (2²⁰ bytes), as ``transformers`` reads it."""
+    if isinstance(size, int) and not isinstance(size, bool) and size > 0:
+        return size
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?i?B)\s*", str(size), re.IGNORECASE)
+    if not match or float(match[1]) <= 0:
+        raise ValueError(f"max_shard_size={size!r}: need a positive int or e.g. '5GB', '500MiB'")
+    return int(float(match[1]) * _UNITS[match[2].upper()])
+
+
+def write_folder(
+    folder: str | os.PathLike,
+    config: dict[str, Any],
+    state: dict[str, Any],
+    max_shard_size: int | str | None = None,
+) -> None:
+    """Write ``config.json`` and the weights into ``folder`` (created if needed), as
+    ``transformers`` does: ``model.safetensors``, or, when the weights exceed
+    ``max_shard_size``, shards ``model-0000i-of-0000n.safetensors`` (filled in order;
+    a tensor larger than the limit gets a shard of its own) and
+    ``model.safetensors.index.json``. Files carry the metadata ``format: pt`` that
+    ``transformers`` expects. ``state`` maps names to Tensors/arrays; a tensor shared
+    under several names (tied weights) is written once, under its first name. Weight
+    files of an earlier save that this one does not rewrite are removed, so the folder
+    never holds two versions."""
     path = Path(folder)
     path.mkdir(parents=True, exist_ok=True)
     seen: set[int] = set()
@@ -140,5 +166,28 @@ def write_folder(folder: str | os.PathLike, config: dict[str, Any], state: dict[
             continue
         seen.add(id(value))
         arrays[key] = np.asarray(getattr(value, "data", value))
+    limit = None if max_shard_size is None else shard_bytes(max_shard_size)
+    shards: list[dict[str, np.ndarray]] = [{}]
+    used = 0
+    for key, array in arrays.items():
+        if limit is not None and shards[-1] and used + array.nbytes > limit:
+            shards.append({})
+            used = 0
+        shards[-1][key] = array
+        used += array.nbytes
+    n = len(shards)
+    names = [f"model-{i:05d}-of-{n:05d}.safetensors" for i in range(1, n + 1)]
+    names = names if n > 1 else [SINGLE_FILE]
     (path / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
-    save(arrays, path / SINGLE_FILE, metadata={"format": "pt"})
+    for name, shard in zip(names, shards):
+        save(shard, path / name, metadata={"format": "pt"})
+    if n > 1:
+        index = {
+            "metadata": {"total_size": sum(a.nbytes for a in arrays.values())},
+            "weight_map": {key: name for name, shard in zip(names, shards) for key in shard},
+        }
+        (path / INDEX_FILE).write_text(json.dumps(index, indent=2) + "\n")
+        names.append(INDEX_FILE)
+    for stale in path.iterdir():
+        if _WEIGHT_FILE.fullmatch(stale.name) and stale.name not in names:
+            stale.unlink()

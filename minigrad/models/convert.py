@@ -93,17 +93,20 @@ def from_pretrained(
     return model
 
 
-def save_pretrained(model: nn.Module, folder: str | Path) -> None:
+def save_pretrained(
+    model: nn.Module, folder: str | Path, max_shard_size: int | str | None = None
+) -> None:
     """Write ``model`` as a Hugging Face folder: ``config.json`` (the config's fields
     under Hugging Face's names, the class in ``architectures``, the parameters'
-    ``dtype``) and ``model.safetensors`` (tied weights once), which
-    ``transformers``' ``from_pretrained`` and minigrad's both read."""
+    ``dtype``) and ``model.safetensors`` (tied weights once), sharded with an index
+    when larger than ``max_shard_size`` (e.g. ``"5GB"``); ``transformers``'
+    ``from_pretrained`` and minigrad's both read it."""
     state = model.state_dict(keep_vars=True)
     dtypes = {str(np.dtype(p.dtype)) for p in state.values() if np.dtype(p.dtype).kind == "f"}
     config = {**model.config.to_dict(), "architectures": [type(model).__name__]}
     if len(dtypes) == 1:
         config["dtype"] = dtypes.pop()
-    write_folder(folder, config, state)
+    write_folder(folder, config, state, max_shard_size)
 
 
 def _init_missing(model: nn.Module, keys: list[str], std: float) -> None:

@@ -127,12 +127,13 @@ class GPT2PreTrainedModel(nn.Module):
 
         return from_pretrained(cls, GPT2Config, folder, **config_overrides)
 
-    def save_pretrained(self, folder: Any) -> None:
-        """Write ``config.json`` + ``model.safetensors``, a folder that ``transformers``
-        (and :meth:`from_pretrained`) loads."""
+    def save_pretrained(self, folder: Any, max_shard_size: int | str | None = None) -> None:
+        """Write ``config.json`` + ``model.safetensors`` (sharded above
+        ``max_shard_size``), a folder that ``transformers`` (and :meth:`from_pretrained`)
+        loads."""
         from minigrad.models.convert import save_pretrained
 
-        save_pretrained(self, folder)
+        save_pretrained(self, folder, max_shard_size)
 
 
 class GPT2Model(GPT2PreTrainedModel):
