@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import safetensors.numpy
-from safetensors_corpus import AUTO, DIVERGENCE_MESSAGES, DIVERGENCES, corpus
+from safetensors_corpus import AGREED_LENIENCIES, AUTO, DIVERGENCE_MESSAGES, DIVERGENCES, corpus
 
 import minigrad
 from minigrad.serialization import SafetensorsError, read_file
@@ -87,6 +87,14 @@ def test_corpus_differential(tmp_path: Path) -> None:
     print(f"\n{len(CASES)} crafted files: {dict(tally)} in {time.perf_counter() - start:.2f}s")
     assert len(CASES) >= 900
     assert tally["accepted"] >= 100 and tally["refused"] >= 200  # both sides well covered
+
+
+@pytest.mark.parametrize("name", sorted(AGREED_LENIENCIES))
+def test_stated_leniencies_are_accepted_by_both(tmp_path: Path, name: str) -> None:
+    (case,) = [c for c in CASES if c.name == name]
+    path = tmp_path / "x.safetensors"
+    path.write_bytes(case.data)
+    assert _package(path) is not None and _ours(path) is not None, AGREED_LENIENCIES[name]
 
 
 @pytest.mark.parametrize("kind", sorted({c.name.split("/")[0] for c in CASES}))
