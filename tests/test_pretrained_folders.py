@@ -257,3 +257,22 @@ def test_estimated_parameters_match_transformers() -> None:
     ]:
         ref = hf_cls(getattr(transformers, cfg.__name__)(**sizes))
         assert cfg(**sizes).estimated_parameters() == ref.num_parameters()
+
+
+def test_no_init_weights_draws_nothing() -> None:
+    """Inside ``no_init_weights`` (used by ``from_pretrained``) layers skip their default
+    initialisation, as ``transformers``' context of the same name skips ``torch.nn.init``:
+    no random number is drawn and every parameter stays zero until the checkpoint fills it."""
+    minigrad.manual_seed(0)
+    expected = minigrad.randn(3).data
+    minigrad.manual_seed(0)
+    with mm.no_init_weights():
+        model = mm.GPT2LMHeadModel(mm.GPT2Config(**GPT2))
+        bert = mm.BertForMaskedLM(mm.BertConfig(**BERT))
+    np.testing.assert_array_equal(minigrad.randn(3).data, expected)  # the stream is untouched
+    for p in [*model.parameters(), *bert.parameters()]:
+        assert not p.data.any()
+    conv = mm.Conv1D(nf=400, nx=300)  # outside: N(0, 0.02²) as transformers' Conv1D
+    ref = transformers.pytorch_utils.Conv1D(400, 300)
+    assert abs(float(conv.weight.data.std()) - float(ref.weight.std())) < 1e-3
+    assert minigrad.nn.init.normal_ is not None and minigrad.nn.init.normal_.__name__ == "normal_"

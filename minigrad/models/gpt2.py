@@ -46,8 +46,9 @@ class Conv1D(nn.Module):
     def __init__(self, nf: int, nx: int) -> None:
         super().__init__()
         self.nf, self.nx = nf, nx
-        self.weight = nn.Parameter(minigrad.randn(nx, nf) * 0.02)  # N(0, 0.02²), as HF
+        self.weight = nn.Parameter(minigrad.zeros(nx, nf))
         self.bias = nn.Parameter(minigrad.zeros(nf))
+        nn.init.normal_(self.weight, 0.0, 0.02)  # N(0, 0.02²), as HF; no_init_weights skips it
 
     def forward(self, x: Tensor) -> Tensor:
         return x.matmul(self.weight) + self.bias
