@@ -9,11 +9,17 @@ folder, loads it in a fresh process per reader, and prints, per reader:
   all tensors), from ``/proc/self/status`` (Linux);
 * ``RSS file``: file-backed pages resident after the read: page cache mapped into the
   process, shared and reclaimable, not a copy;
-* ``peak RSS +``: ``ru_maxrss`` growth (anonymous and file-backed together).
+* ``peak RSS +``: the resident high-water mark (``VmHWM``, reset through
+  ``/proc/self/clear_refs`` at the start) over the resident set before loading,
+  anonymous and file-backed pages together.
 
 Readers: ``minigrad.load`` (maps the data copy-on-write), the ``safetensors`` package's
 ``load_file`` (for reference) and ``read + copy`` (the whole file read into memory,
 then each tensor copied out: what a naive reader does). The file is deleted at the end.
+
+``--pretrained`` measures ``GPT2LMHeadModel.from_pretrained`` instead, on a GPT-2 small
+folder (random weights) written by ``transformers``: the model's parameters are the
+only anonymous memory it should need.
 Not part of ``python -m benchmarks`` (writing 1 GiB takes a few seconds of disk).
 """
 
@@ -66,7 +72,6 @@ def _status_kib(field: str) -> int:
 
 def _child(path: str, reader: str) -> dict[str, float]:
     """Runs in a fresh process: load with ``reader`` and measure."""
-    import resource
     import tracemalloc
 
     import safetensors.numpy
@@ -90,7 +95,16 @@ def _child(path: str, reader: str) -> dict[str, float]:
             for k, v in header.items()
         }
 
-    anon0, peak0 = _status_kib("RssAnon"), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    if reader == "from_pretrained":
+        import minigrad.models as mm
+
+        def load() -> dict:  # noqa: F811 - the model's parameters are what it returns
+            model = mm.GPT2LMHeadModel.from_pretrained(path)
+            return {k: p.data for k, p in model.state_dict().items()}
+
+    with open("/proc/self/clear_refs", "w") as f:  # reset VmHWM to the current VmRSS
+        f.write("5")
+    anon0, rss0 = _status_kib("RssAnon"), _status_kib("VmRSS")
     tracemalloc.start()
     start = time.perf_counter()
     arrays = load()
@@ -105,7 +119,7 @@ def _child(path: str, reader: str) -> dict[str, float]:
         "rss_anon_after_load_mib": anon_loaded / 1024,
         "rss_anon_after_read_mib": (_status_kib("RssAnon") - anon0) / 1024,
         "rss_file_after_read_mib": _status_kib("RssFile") / 1024,
-        "peak_rss_growth_mib": (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak0) / 1024,
+        "peak_rss_growth_mib": (_status_kib("VmHWM") - rss0) / 1024,
         "checksum": total,
     }
 
@@ -113,6 +127,7 @@ def _child(path: str, reader: str) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--gib", type=float, default=1.0, help="file size in GiB (default 1)")
+    parser.add_argument("--pretrained", action="store_true", help="GPT-2 small from_pretrained")
     parser.add_argument("--child", nargs=2, metavar=("PATH", "READER"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -120,14 +135,23 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     with tempfile.TemporaryDirectory(dir=os.environ.get("TMPDIR")) as tmp:
         path = Path(tmp) / "big.safetensors"
-        size = write_file(path, args.gib)
-        print(f"file: {size / 2**30:.3f} GiB, {_TENSORS} float32 tensors")
+        readers = READERS
+        if args.pretrained:
+            import transformers
+
+            transformers.GPT2LMHeadModel(transformers.GPT2Config()).save_pretrained(tmp)
+            path, readers = Path(tmp), ["from_pretrained"]
+            size = (path / "model.safetensors").stat().st_size
+            print(f"GPT-2 small folder: {size / 2**20:.1f} MiB of float32 weights")
+        else:
+            size = write_file(path, args.gib)
+            print(f"file: {size / 2**30:.3f} GiB, {_TENSORS} float32 tensors")
         print(
             f"{'reader':24s} {'load s':>7s} {'tracemalloc peak':>17s} {'RSS anon +':>11s} "
             f"{'after read':>11s} {'RSS file':>9s} {'peak RSS +':>11s}"
         )
         results = {}
-        for reader in READERS:
+        for reader in readers:
             cmd = [sys.executable, "-m", "benchmarks.load_memory", "--child", str(path), reader]
             out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
             r = results[reader] = json.loads(out.strip().splitlines()[-1])
