@@ -148,16 +148,16 @@ def read_file(path: PathLike) -> tuple[dict[str, np.ndarray], dict[str, str]]:
                 )
             except (ValueError, OSError) as e:  # the file changed under us
                 raise SafetensorsError(f"{name}: cannot map the data section ({e})") from e
-    arrays = {t.name: _array(data, t, header.data_start, name) for t in header.tensors}
+    arrays = {t.name: _array(data, t, name) for t in header.tensors}
     return arrays, header.metadata
 
 
-def _array(data: np.ndarray | None, t: TensorInfo, data_start: int, name: str) -> np.ndarray:
+def _array(data: np.ndarray | None, t: TensorInfo, name: str) -> np.ndarray:
     dtype = NUMPY_DTYPES[t.dtype]
     if t.begin == t.end:
         return np.empty(t.shape, dtype)
     flat = data[t.begin : t.end].view(np.ndarray).view(dtype.newbyteorder("<"))
-    if (data_start + t.begin) % dtype.alignment:
+    if not flat.flags.aligned:
         flat = flat.copy()  # unaligned data (no header padding): one aligned copy
     if dtype == np.bool_ and np.any(flat.view(np.uint8) > 1):
         raise SafetensorsError(f"{name}: tensor {t.name!r} is BOOL but holds bytes other than 0/1")
