@@ -276,3 +276,14 @@ def test_no_init_weights_draws_nothing() -> None:
     ref = transformers.pytorch_utils.Conv1D(400, 300)
     assert abs(float(conv.weight.data.std()) - float(ref.weight.std())) < 1e-3
     assert minigrad.nn.init.normal_ is not None and minigrad.nn.init.normal_.__name__ == "normal_"
+
+
+def test_oversized_config_json_is_refused_unread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from minigrad.models import checkpoint
+
+    folder = _save(tmp_path / "m", _hf("gpt2"))
+    monkeypatch.setattr(checkpoint, "MAX_JSON_BYTES", 64)  # stands for a 64 MiB config
+    with pytest.raises(ValueError, match=r"config.json: config of \d+ bytes is larger than 64"):
+        mm.GPT2LMHeadModel.from_pretrained(folder)
