@@ -10,8 +10,10 @@ names (so ``transformers`` weights load directly):
   :class:`RobertaForSequenceClassification`, :class:`RobertaForTokenClassification`.
 
 Configs (:class:`GPT2Config`, :class:`BertConfig`, :class:`RobertaConfig`) read
-Hugging Face ``config.json``;
-``Model.from_pretrained(folder)`` reads a Hugging Face model folder (safetensors).
+Hugging Face ``config.json``; ``Model.from_pretrained(folder)`` reads a local Hugging
+Face model folder (safetensors, single file or sharded, with minigrad's own reader);
+``model.save_pretrained(folder)`` writes one that ``transformers`` loads (see
+:mod:`minigrad.models.checkpoint`).
 """
 
 from minigrad.models._layers import (

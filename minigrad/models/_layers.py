@@ -192,16 +192,32 @@ def token_cross_entropy(logits: Tensor, labels: np.ndarray) -> Tensor:
 _init_state = {"enabled": True}
 
 
+def _skip_init(tensor: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+    return tensor
+
+
 @contextmanager
 def no_init_weights() -> Iterator[None]:
-    """Skip the models' own initialisation inside this block: for models whose weights
-    are about to be overwritten by a checkpoint (drawing 12M normal numbers for
-    MiniLM's word embeddings only to replace them costs seconds)."""
+    """Skip all weight initialisation inside this block, for models whose weights are
+    about to be overwritten by a checkpoint: the models' own scheme and, as
+    ``transformers``' context of the same name does with ``torch.nn.init``, the layers'
+    default ``reset_parameters`` (every ``minigrad.nn.init.*_`` function returns its
+    tensor untouched), so parameters stay the zeros they are allocated as. Drawing
+    GPT-2 small's 124M normal numbers only to replace them would take seconds and
+    transient float64 buffers four times the embedding's size."""
     previous = _init_state["enabled"]
     _init_state["enabled"] = False
+    originals = {} if not previous else {
+        name: fn for name, fn in vars(nn.init).items()
+        if name.endswith("_") and not name.startswith("_") and callable(fn)
+    }  # fmt: skip
+    for name in originals:
+        setattr(nn.init, name, _skip_init)
     try:
         yield
     finally:
+        for name, fn in originals.items():
+            setattr(nn.init, name, fn)
         _init_state["enabled"] = previous
 
 

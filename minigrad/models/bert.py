@@ -202,6 +202,14 @@ class BertPreTrainedModel(nn.Module):
 
         return from_pretrained(cls, cls.config_class, folder, **config_overrides)
 
+    def save_pretrained(self, folder: Any, max_shard_size: int | str | None = None) -> None:
+        """Write ``config.json`` + ``model.safetensors`` (sharded above
+        ``max_shard_size``), a folder that ``transformers`` (and :meth:`from_pretrained`)
+        loads."""
+        from minigrad.models.convert import save_pretrained
+
+        save_pretrained(self, folder, max_shard_size)
+
 
 class BertModel(BertPreTrainedModel):
     """The BERT encoder: ``last_hidden_state`` (B, T, H) and ``pooler_output`` (B, H)."""

@@ -12,16 +12,28 @@ Keys that do not change the computation (``architectures``, ``transformers_versi
 generation settings, ...) are ignored; settings this package cannot honour (cross
 attention, relative position embeddings, an unknown activation) raise an error
 instead of silently building a different model.
+
+**Validation.** Every field is checked when a config is built, before any model is:
+its type (``hidden_size=768.0`` or ``"768"`` is refused, as is ``True`` for an integer)
+and its range (sizes from 1 to 2³¹ − 1, layer counts from 0, rates in [0, 1], finite
+epsilons), with a ``ValueError`` naming the config, the field and the value, so a
+``config.json`` with ``vocab_size`` 2⁴⁰ is refused instead of allocating 32 TiB, and
+``num_attention_heads=0`` is refused instead of dividing by zero.
+:func:`check_fits_in_memory` (called by ``from_pretrained``) also refuses sizes whose
+parameters would not fit in this machine's memory.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
+import math
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
+
+from minigrad.serialization import strict_json
 
 # Hugging Face activation names -> (minigrad op, keyword arguments).
 #   "gelu"       : x·Φ(x), Φ via erf          (BERT)
@@ -37,6 +49,66 @@ ACTIVATIONS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 C = TypeVar("C", bound="_Config")
+MAX_CONFIG_BYTES = 64 * 1024 * 1024
+_SIZE = (1, 2**31 - 1)  # a dimension: token ids and sizes fit int32 in every real model
+_COUNT = (0, 2**16)  # layers
+_RATE = (0.0, 1.0)
+_NONNEG = (0.0, math.inf)
+
+
+def _validate(config: Any, ranges: Mapping[str, tuple[float, float]]) -> None:
+    """Check every field against its annotation (``int``, ``float``, ``bool``, ``str``,
+    ``dict``, each optionally ``| None``) and ``ranges``; ValueError naming the field."""
+    cls = type(config).__name__
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        kinds = [k.strip() for k in str(f.type).split("|")]
+        if value is None and "None" in kinds:
+            continue
+        base = kinds[0].split("[")[0]
+        ok = {
+            "int": type(value) is int,
+            "float": type(value) in (int, float) and math.isfinite(value),
+            "bool": type(value) is bool,
+            "str": isinstance(value, str),
+            "dict": isinstance(value, Mapping),
+        }.get(base, True)
+        if not ok:
+            want = {"int": "an integer", "float": "a finite number", "bool": "true or false",
+                    "str": "a string", "dict": "an object"}[base]  # fmt: skip
+            want += " or None" if "None" in kinds else ""
+            raise ValueError(f"{cls}: {f.name}={value!r} must be {want}")
+        lo, hi = ranges.get(f.name, (-math.inf, math.inf))
+        if base in ("int", "float") and not lo <= value <= hi:
+            raise ValueError(f"{cls}: {f.name}={value!r} is out of range [{lo}, {hi}]")
+
+
+def _label_map(labels: Mapping[Any, Any], cls: str) -> dict[int, str]:
+    try:
+        return {int(k): v for k, v in labels.items()}
+    except (TypeError, ValueError):
+        raise ValueError(f"{cls}: id2label keys must be integers, got {list(labels)[:5]}") from None
+
+
+def _physical_memory() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # not on this platform
+        return None
+
+
+def check_fits_in_memory(config: Any, itemsize: int = 4) -> None:
+    """Refuse (ValueError) a config whose parameters, at ``itemsize`` bytes each, would
+    not fit in this machine's physical memory; checked before a model is allocated."""
+    need = config.estimated_parameters() * itemsize
+    have = _physical_memory()
+    if have is not None and need > have:
+        raise ValueError(
+            f"{type(config).__name__}: these sizes make about "
+            f"{config.estimated_parameters():,} parameters ({need / 2**30:,.1f} GiB), more "
+            f"than this machine's {have / 2**30:,.1f} GiB of memory; check the sizes in "
+            "config.json"
+        )
 
 
 def _check_activation(name: str, key: str) -> None:
@@ -66,7 +138,7 @@ class _Config:
         if "num_labels" in overrides:  # a new head size replaces the checkpoint's labels
             kwargs.pop("id2label", None)
         elif "num_labels" in names and isinstance(d.get("id2label"), Mapping):
-            labels = {int(k): v for k, v in d["id2label"].items()}
+            labels = _label_map(d["id2label"], cls.__name__)
             kwargs["num_labels"] = len(labels)
             # transformers' generic names ("LABEL_0", ...) carry nothing: keep only real ones
             generic = all(v == f"LABEL_{k}" for k, v in labels.items())
@@ -75,12 +147,18 @@ class _Config:
 
     @classmethod
     def from_json_file(cls: type[C], path: str | Path, **overrides: Any) -> C:
-        return cls.from_dict(json.loads(Path(path).read_text()), **overrides)
+        """Read a ``config.json`` (strict JSON: no duplicate keys, bounded size)."""
+        config = strict_json.read(path, MAX_CONFIG_BYTES, "config")
+        if not isinstance(config, Mapping):
+            raise ValueError(f"{path}: the config is not a JSON object")
+        return cls.from_dict(config, **overrides)
 
     @classmethod
     def from_pretrained(cls: type[C], folder: str | Path, **overrides: Any) -> C:
-        """Read ``folder/config.json`` (a Hugging Face model folder)."""
-        return cls.from_json_file(Path(folder) / "config.json", **overrides)
+        """Read ``folder/config.json`` (a local Hugging Face model folder)."""
+        from minigrad.models.checkpoint import read_config
+
+        return cls.from_dict(read_config(folder), **overrides)
 
     def to_dict(self) -> dict[str, Any]:
         """The fields under Hugging Face's names (``transformers.XConfig(**cfg.to_dict())``)."""
@@ -119,6 +197,7 @@ class GPT2Config(_Config):
     pad_token_id: int | None = None
 
     def __post_init__(self) -> None:
+        _validate(self, _GPT2_RANGES)
         _check_activation(self.activation_function, "activation_function")
         if self.n_embd % self.n_head:
             raise ValueError(
@@ -147,6 +226,20 @@ class GPT2Config(_Config):
     @property
     def inner_size(self) -> int:
         return self.n_inner if self.n_inner is not None else 4 * self.n_embd
+
+    def estimated_parameters(self) -> int:
+        """Parameters of GPT2LMHeadModel (the head tied to the embedding)."""
+        e, i = self.n_embd, self.inner_size
+        per_layer = 4 * e + (3 * e * e + 3 * e) + (e * e + e) + (e * i + i) + (i * e + e)
+        return (self.vocab_size + self.n_positions) * e + self.n_layer * per_layer + 2 * e
+
+
+_GPT2_RANGES = {
+    **dict.fromkeys(["vocab_size", "n_positions", "n_embd", "n_head", "n_inner"], _SIZE),
+    "n_layer": _COUNT,
+    **dict.fromkeys(["resid_pdrop", "embd_pdrop", "attn_pdrop"], _RATE),
+    **dict.fromkeys(["layer_norm_epsilon", "initializer_range"], _NONNEG),
+}
 
 
 @dataclass
@@ -177,6 +270,7 @@ class BertConfig(_Config):
     id2label: dict[int, str] | None = field(default=None)
 
     def __post_init__(self) -> None:
+        _validate(self, _BERT_RANGES)
         _check_activation(self.hidden_act, "hidden_act")
         if self.hidden_size % self.num_attention_heads:
             raise ValueError(
@@ -193,12 +287,20 @@ class BertConfig(_Config):
                 "BertConfig: decoder BERT / cross attention is not implemented"
             )
         if self.id2label is not None:  # JSON object keys are strings
-            self.id2label = {int(k): v for k, v in self.id2label.items()}
+            self.id2label = _label_map(self.id2label, "BertConfig")
             if len(self.id2label) != self.num_labels:
                 raise ValueError(
                     f"BertConfig: num_labels={self.num_labels} but id2label has "
                     f"{len(self.id2label)} entries"
                 )
+
+    def estimated_parameters(self) -> int:
+        """Parameters of BertForPreTraining (the largest BERT model; decoder tied)."""
+        h, i, v = self.hidden_size, self.intermediate_size, self.vocab_size
+        embeddings = (v + self.max_position_embeddings + self.type_vocab_size) * h + 2 * h
+        per_layer = 4 * (h * h + h) + 2 * h + (h * i + i) + (i * h + h) + 2 * h
+        heads = (h * h + h) + (h * h + h) + 2 * h + v + (2 * h + 2)  # pooler, MLM, NSP
+        return embeddings + self.num_hidden_layers * per_layer + heads
 
     @property
     def classifier_dropout_prob(self) -> float:
@@ -207,6 +309,27 @@ class BertConfig(_Config):
         if self.classifier_dropout is not None:
             return self.classifier_dropout
         return self.hidden_dropout_prob
+
+
+_BERT_RANGES = {
+    **dict.fromkeys(
+        [
+            "vocab_size",
+            "hidden_size",
+            "num_attention_heads",
+            "intermediate_size",
+            "max_position_embeddings",
+            "type_vocab_size",
+            "num_labels",
+        ],
+        _SIZE,
+    ),  # fmt: skip
+    "num_hidden_layers": _COUNT,
+    **dict.fromkeys(
+        ["hidden_dropout_prob", "attention_probs_dropout_prob", "classifier_dropout"], _RATE
+    ),
+    **dict.fromkeys(["layer_norm_eps", "initializer_range"], _NONNEG),
+}
 
 
 @dataclass

@@ -15,7 +15,8 @@ directly. What this module adds is what *checkpoint files* need on top:
   shared with a key that is present (GPT-2's ``lm_head.weight`` = ``wte.weight``) is
   filled from its twin.
 
-Weights are read from ``model.safetensors`` only (never a pickle).
+Folders are found, read and written by :mod:`minigrad.models.checkpoint`
+(safetensors only, single or sharded, through minigrad's own reader; never a pickle).
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ import numpy as np
 import minigrad
 import minigrad.nn as nn
 from minigrad.models._layers import as_array, no_init_weights
+from minigrad.models.checkpoint import read_config, read_weights, write_folder
+from minigrad.models.config import check_fits_in_memory
 
 _HF_BUFFER = re.compile(
     r"(^|\.)embeddings\.(position_ids|token_type_ids)$|\.attn\.(bias|masked_bias)$"
@@ -67,19 +70,6 @@ def load_hf_state_dict(model: nn.Module, state_dict: Mapping[str, Any], strict: 
     return model.load_state_dict(convert_hf_state_dict(state_dict, model), strict=strict)
 
 
-def read_safetensors(folder: str | Path) -> dict[str, np.ndarray]:
-    """The arrays of ``folder/model.safetensors``."""
-    path = Path(folder) / "model.safetensors"
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"{path} not found: only safetensors checkpoints are read (pickled "
-            "pytorch_model.bin files are not)"
-        )
-    from safetensors.numpy import load_file
-
-    return load_file(str(path))
-
-
 def from_pretrained(
     model_cls: type[nn.Module], config_cls: Any, folder: str | Path, **config_overrides: Any
 ) -> Any:
@@ -87,10 +77,12 @@ def from_pretrained(
     e.g. ``num_labels=4``) and the weights. Weights the checkpoint lacks (a new head)
     keep their fresh initialisation, with a warning; unused checkpoint weights (a head
     the model does not have) are ignored, as ``transformers`` does."""
-    config = config_cls.from_pretrained(folder, **config_overrides)
+    config = config_cls.from_dict(read_config(folder), **config_overrides)  # validated
+    check_fits_in_memory(config)
+    weights = read_weights(folder)  # header checks before any parameter is allocated
     with no_init_weights():  # the checkpoint overwrites the weights anyway
         model = model_cls(config)
-    result = load_hf_state_dict(model, read_safetensors(folder), strict=False)
+    result = load_hf_state_dict(model, weights, strict=False)
     if result.missing_keys:
         _init_missing(model, result.missing_keys, config.initializer_range)
         warnings.warn(
@@ -99,6 +91,22 @@ def from_pretrained(
             stacklevel=3,
         )
     return model
+
+
+def save_pretrained(
+    model: nn.Module, folder: str | Path, max_shard_size: int | str | None = None
+) -> None:
+    """Write ``model`` as a Hugging Face folder: ``config.json`` (the config's fields
+    under Hugging Face's names, the class in ``architectures``, the parameters'
+    ``dtype``) and ``model.safetensors`` (tied weights once), sharded with an index
+    when larger than ``max_shard_size`` (e.g. ``"5GB"``); ``transformers``'
+    ``from_pretrained`` and minigrad's both read it."""
+    state = model.state_dict(keep_vars=True)
+    dtypes = {str(np.dtype(p.dtype)) for p in state.values() if np.dtype(p.dtype).kind == "f"}
+    config = {**model.config.to_dict(), "architectures": [type(model).__name__]}
+    if len(dtypes) == 1:
+        config["dtype"] = dtypes.pop()
+    write_folder(folder, config, state, max_shard_size)
 
 
 def _init_missing(model: nn.Module, keys: list[str], std: float) -> None:

@@ -46,8 +46,9 @@ class Conv1D(nn.Module):
     def __init__(self, nf: int, nx: int) -> None:
         super().__init__()
         self.nf, self.nx = nf, nx
-        self.weight = nn.Parameter(minigrad.randn(nx, nf) * 0.02)  # N(0, 0.02²), as HF
+        self.weight = nn.Parameter(minigrad.zeros(nx, nf))
         self.bias = nn.Parameter(minigrad.zeros(nf))
+        nn.init.normal_(self.weight, 0.0, 0.02)  # N(0, 0.02²), as HF; no_init_weights skips it
 
     def forward(self, x: Tensor) -> Tensor:
         return x.matmul(self.weight) + self.bias
@@ -126,6 +127,14 @@ class GPT2PreTrainedModel(nn.Module):
         from minigrad.models.convert import from_pretrained
 
         return from_pretrained(cls, GPT2Config, folder, **config_overrides)
+
+    def save_pretrained(self, folder: Any, max_shard_size: int | str | None = None) -> None:
+        """Write ``config.json`` + ``model.safetensors`` (sharded above
+        ``max_shard_size``), a folder that ``transformers`` (and :meth:`from_pretrained`)
+        loads."""
+        from minigrad.models.convert import save_pretrained
+
+        save_pretrained(self, folder, max_shard_size)
 
 
 class GPT2Model(GPT2PreTrainedModel):
