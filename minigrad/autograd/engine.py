@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.autograd import anomaly
+from minigrad.autograd.hooks import POST_ACCUMULATE, run_post_accumulate
 from minigrad.core.autograd import Function
 from minigrad.core.autograd import GraphTask as CoreGraphTask
 from minigrad.tensor import Tensor
@@ -121,6 +122,8 @@ class GraphTask(CoreGraphTask):
                     self._capture(i, as_tensor(grad))
             else:
                 self.accumulate(leaf, grad)
+                if POST_ACCUMULATE and id(leaf) in POST_ACCUMULATE:
+                    run_post_accumulate(leaf)
 
     def accumulate(self, leaf: Tensor, grad: Any) -> None:
         """Add ``grad`` into ``leaf.grad`` (the core's copy rule, in the leaf's dtype)."""
