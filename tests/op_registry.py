@@ -421,6 +421,7 @@ REGISTRY: list[OpInfo] = [
 ]
 
 # ``minigrad.nn.functional``, named as PyTorch's OpInfo names it (``nn.functional.conv2d``).
+from op_registry_layers import ENTRIES as LAYER_ENTRIES  # noqa: E402
 from op_registry_nn import ENTRIES as NN_ENTRIES  # noqa: E402
 
-REGISTRY += NN_ENTRIES
+REGISTRY += NN_ENTRIES + LAYER_ENTRIES
