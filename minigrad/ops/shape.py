@@ -250,6 +250,12 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     tensors = [as_tensor(t) for t in tensors]
     if not tensors:
         raise RuntimeError("cat: expected a non-empty list of Tensors")
+    for i, t in enumerate(tensors):
+        if t.ndim == 0:
+            raise RuntimeError(
+                f"cat: zero-dimensional tensor (at position {i}) cannot be concatenated "
+                "(use stack, or reshape it to (1,) first)"
+            )
     ref = tensors[0]
     d = _normalize_dim(dim, ref.ndim, "cat")
     for i, t in enumerate(tensors):
