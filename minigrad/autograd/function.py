@@ -49,8 +49,9 @@ def check_versions(node: Function, since: int) -> None:
     for arr in _saved_arrays(node):
         if arr is not None and version.written_since(arr, since):
             raise RuntimeError(
-                f"{node.name()}: one of the tensors saved for backward (shape {arr.shape}) "
-                f"was modified in place after it was saved (it is now at version "
+                f"{node.name()}: one of the variables needed for gradient computation has "
+                f"been modified by an inplace operation: a tensor saved for backward (shape "
+                f"{arr.shape}) was modified in place after it was saved (it is now at version "
                 f"{version.version_of(arr)}); its gradient would be wrong."
             )
 
