@@ -305,6 +305,13 @@ class _TensorAPI:
             old = Tensor._from_op(self.data.copy(), self.grad_fn)
             old._requires_grad = self._requires_grad
             new = compute(old)
+            if self._requires_grad and not new._requires_grad:
+                # fill_ / zero_ / copy_ of a constant: the result still requires grad
+                # (PyTorch's FillBackward passes 0 to the old value), selected, not 0·x.
+                from minigrad.ops.binary import where
+
+                keep = Tensor._from_op(np.ones(new.shape, dtype=bool), None)
+                new = where(keep, new, old)
         else:
             prev, _state.enabled = _state.enabled, False
             try:
@@ -319,7 +326,12 @@ class _TensorAPI:
         np.copyto(self.data, _same_kind(self, new.data))
         version.bump(self.data)
         if record:
+            retained = self.retains_grad
+            if retained:
+                self.grad_fn._retained = None
             self.grad_fn, self._requires_grad = new.grad_fn, new._requires_grad
+            if retained:  # .grad follows the new value, as PyTorch's retain_grad
+                self.grad_fn._retained = weakref.ref(self)
         return self
 
     def zero_(self) -> Tensor:
