@@ -11,7 +11,7 @@ from minigrad.ops._util import array_of, as_tensor
 from minigrad.ops.binary import where
 from minigrad.ops.declare import op
 from minigrad.ops.nn_ops import fresh, inplace
-from minigrad.ops.unary import erf, erf_array, exp, sigmoid, tanh
+from minigrad.ops.unary import erf, erf_array, exp, hardtanh_, select, sigmoid, tanh
 from minigrad.tensor import Tensor
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -20,10 +20,13 @@ _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
 class ReLU(Function):
-    """y = max(x, 0);  dx = dy where x > 0, else 0.
+    """y = max(x, 0);  dx = dy where x > 0, else 0 (selected, not dy · mask: see
+    ``select``).
 
-    The derivative is a 0/1 constant, so the node keeps only the boolean mask x > 0
-    (a quarter of the output's bytes in float32), freed after its backward."""
+    The node keeps only the boolean mask x > 0 (a quarter of the output's bytes in
+    float32), freed after its backward."""
+
+    output_saved = True  # PyTorch saves the output: writing it in place refuses
 
     array_backward = True
 
@@ -36,7 +39,7 @@ class ReLU(Function):
     @staticmethod
     def backward(ctx, g):
         (positive,) = ctx.saved_tensors
-        return g * positive
+        return select(positive, g)
 
 
 class LeakyReLU(Function):
@@ -209,6 +212,5 @@ def softplus(x, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
 
 @op(methods=False)
 def relu6(x) -> Tensor:
-    from minigrad.ops.unary import clamp
-
-    return clamp(x, 0.0, 6.0)
+    """hardtanh(x, 0, 6): its gradient is 0 at 0 and at 6, as PyTorch's."""
+    return hardtanh_(x, 0.0, 6.0)

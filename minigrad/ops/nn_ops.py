@@ -228,13 +228,19 @@ def _float_input(op: str, x: Any) -> Tensor:
 @op()
 def softmax(x: Tensor, dim: int = -1, dtype: Any = None) -> Tensor:
     x = _float_input("softmax", x if dtype is None else as_tensor(x, np.dtype(dtype)))
-    return Softmax.apply(x, axis=_normalize_dim(dim, x.ndim, "softmax"))
+    axis = _normalize_dim(dim, x.ndim, "softmax")
+    if x.data.size == 0:  # nothing to normalise: PyTorch returns the empty tensor
+        return x * 0.0
+    return Softmax.apply(x, axis=axis)
 
 
 @op()
 def log_softmax(x: Tensor, dim: int = -1, dtype: Any = None) -> Tensor:
     x = _float_input("log_softmax", x if dtype is None else as_tensor(x, np.dtype(dtype)))
-    return LogSoftmax.apply(x, axis=_normalize_dim(dim, x.ndim, "log_softmax"))
+    axis = _normalize_dim(dim, x.ndim, "log_softmax")
+    if x.data.size == 0:  # nothing to normalise: PyTorch returns the empty tensor
+        return x * 0.0
+    return LogSoftmax.apply(x, axis=axis)
 
 
 @op(methods=False)

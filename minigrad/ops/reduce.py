@@ -58,6 +58,8 @@ class Prod(Function):
     """y = Π x over one axis;  dxᵢ = dy · Π_{j≠i} xⱼ (computed without dividing by x,
     so zeros are handled as PyTorch does)."""
 
+    output_saved = True  # PyTorch saves the output: writing it in place refuses
+
     @staticmethod
     def forward(ctx, x, axis, keepdim):
         ctx.save_for_backward(x)
@@ -100,6 +102,8 @@ class LogSumExp(Function):
     """y = log Σ exp(x) = m + log Σ exp(x - m) with m = max x (so exp never overflows);
     dx = dy · exp(x - y) = dy · softmax(x)."""
 
+    output_saved = True  # PyTorch saves the output: writing it in place refuses
+
     @staticmethod
     def forward(ctx, x, axes, keepdim):
         m = x.max(axis=axes, keepdims=True)
@@ -120,6 +124,8 @@ class LogSumExp(Function):
 
 class Norm(Function):
     """y = (Σ |x|ᵖ)^(1/p);  dx = dy · x·|x|^(p-2) / y^(p-1)  (0 where y = 0, as PyTorch)."""
+
+    output_saved = True  # PyTorch saves the output: writing it in place refuses
 
     @staticmethod
     def forward(ctx, x, p, axes, keepdim):
@@ -323,7 +329,11 @@ def prod(x: Tensor, dim: int | None = None, keepdim: bool = False, dtype: Any = 
 
 @op()
 def logsumexp(x: Tensor, dim: Dim, keepdim: bool = False) -> Tensor:
-    return LogSumExp.apply(x, axes=normalize_dims(dim, x.ndim, "logsumexp"), keepdim=keepdim)
+    """log Σ exp(x) over ``dim``; over an empty dim log 0 = -inf (as PyTorch)."""
+    axes = normalize_dims(dim, x.ndim, "logsumexp")
+    if x.data.size == 0:  # an empty sum is 0 (log: -inf); an empty result stays empty
+        return sum(x, axes, keepdim) + float("-inf")
+    return LogSumExp.apply(x, axes=axes, keepdim=keepdim)
 
 
 @op()

@@ -14,7 +14,7 @@ import numpy as np
 
 from minigrad.autograd.function import Function
 from minigrad.core.primitives import Exp, Log, Neg, Tanh
-from minigrad.ops._util import array_op, as_tensor, constant, in_pieces, is_array
+from minigrad.ops._util import array_of, array_op, as_tensor, constant, in_pieces, is_array
 from minigrad.ops.binary import where
 from minigrad.ops.declare import op
 from minigrad.tensor import Tensor
@@ -72,6 +72,16 @@ def _erf_as_7_1_26(x: np.ndarray) -> np.ndarray:
     return out
 
 
+def select(mask: Any, g: Any) -> Any:
+    """dy where ``mask``, else 0: *chosen*, not multiplied by a 0/1 mask, because
+    0 · inf is NaN (``relu(x).sqrt()`` at x < 0 sends dy = inf into relu's backward;
+    PyTorch's gradient there is 0). Works on Tensors and, in array mode, on arrays."""
+    m = array_of(mask)
+    if is_array(g):
+        return np.where(m, g, np.zeros((), g.dtype))
+    return where(Tensor._from_op(m, None), g, 0.0)
+
+
 class Abs(Function):
     """y = |x|;  dx = dy · sign(x)  (0 at x = 0, as PyTorch)."""
 
@@ -95,6 +105,8 @@ class Sign(Function):
 
     @staticmethod
     def forward(ctx, x):
+        if x.dtype.kind == "f":  # PyTorch's sign(nan) is 0
+            return np.where(np.isnan(x), x.dtype.type(0), np.sign(x))
         return np.sign(x)
 
     @staticmethod
@@ -292,28 +304,33 @@ class RPowScalar(Function):
         if ctx.base == 0:  # ln 0 = -inf; PyTorch's limit convention gives 0 where x ≥ 0
             with np.errstate(invalid="ignore"):  # 0·inf in the branch where discards
                 return where(x >= 0, 0.0, g * y * -math.inf)
-        return g * y * math.log(ctx.base)
+        # A negative base: ln c is NaN (as PyTorch), not Python's math domain error.
+        return g * y * (math.log(ctx.base) if ctx.base > 0 else math.nan)
 
 
 class Clamp(Function):
-    """y = min(max(x, lo), hi);  dx = dy where lo ≤ x ≤ hi, else 0 (as PyTorch)."""
+    """y = min(max(x, lo), hi);  dx = dy where lo ≤ x ≤ hi, else 0 (as PyTorch).
+
+    ``open=True`` is hardtanh's rule (and relu6's, hardsigmoid's): dx = dy only where
+    lo < x < hi, so the gradient at the bounds themselves is 0, as PyTorch's."""
 
     @staticmethod
-    def forward(ctx, x, lo, hi):
+    def forward(ctx, x, lo, hi, open=False):
         ctx.save_for_backward(x)
-        ctx.bounds = lo, hi
+        ctx.bounds, ctx.open = (lo, hi), open
         return np.clip(x, lo, hi)
 
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         lo, hi = ctx.bounds
+        x = array_of(x)
         inside = np.ones(x.shape, dtype=bool)
         if lo is not None:
-            inside &= x.data >= lo
+            inside &= x > lo if ctx.open else x >= lo
         if hi is not None:
-            inside &= x.data <= hi
-        return g * Tensor._from_op(inside.astype(g.dtype), None)
+            inside &= x < hi if ctx.open else x <= hi
+        return select(inside, g)
 
 
 # ------------------------------------------------------------------ functional API
@@ -462,6 +479,15 @@ def clamp(x: Any, min: Any = None, max: Any = None) -> Tensor:
         hi_const = max.detach() if isinstance(max, Tensor) else max
         return where((x > max) | (max < min), max, where(lo_wins, min, where(nobody, hi_const, x)))
     return Clamp.apply(x, lo=min, hi=max)
+
+
+def hardtanh_(x: Any, lo: float, hi: float) -> Tensor:
+    """clamp(x, lo, hi) with PyTorch's hardtanh gradient: 0 at the bounds (dx = dy only
+    where lo < x < hi). relu6 and hardsigmoid are hardtanhs."""
+    x = as_tensor(x)
+    if x.dtype.kind != "f":
+        raise TypeError(f"hardtanh: expected a floating tensor, got dtype {x.dtype}")
+    return Clamp.apply(x, lo=lo, hi=hi, open=True)
 
 
 def constant_like(x: Tensor, value: float) -> Tensor:

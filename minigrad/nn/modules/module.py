@@ -578,7 +578,14 @@ def empty_parameter(shape: tuple[int, ...], device: Any = None, dtype: Any = Non
     dt = dtypes.get_default_dtype() if dtype is None else np.dtype(dtype)
     if dt.kind != "f":
         raise TypeError(f"parameters must have a floating point dtype, got {dt}")
-    return Parameter(np.zeros(tuple(shape), dtype=dt))
+    shape = tuple(shape)
+    for n in shape:
+        if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
+            raise RuntimeError(
+                f"Trying to create tensor with negative dimension or a non-integer size "
+                f"{n!r}: {list(shape)} (layer sizes must be non-negative integers)"
+            )
+    return Parameter(np.zeros(shape, dtype=dt))
 
 
 def affine_parameters(
