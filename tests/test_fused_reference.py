@@ -57,6 +57,8 @@ GENUINE_OPS: dict[type, str] = {
     unary.Clamp: "PyTorch's convention: gradient 1 on the closed interval, bounds included",
     reduce.Prod: "Π over an axis: products of the others, exact where some xᵢ = 0",
     reduce.Cumsum: "running sum: its adjoint is a reversed running sum",
+    reduce.LogSumExp: "PyTorch's backward e^(x - y) from the rounded output y, not the "
+    "composition's derivative (they differ in float32 at large |x|)",
     minigrad.ops.binary.Maximum: "elementwise max: ties split the gradient, as PyTorch",
     minigrad.ops.binary.Minimum: "elementwise min: ties split the gradient, as PyTorch",
     minigrad.ops.shape.Repeat: "tiling: its adjoint sums the tiles",
@@ -390,9 +392,6 @@ def test_reductions(seed, a, b, dim, keepdim):
     r = _rng(seed)
     x = r.standard_normal((a, b)) * 3
     check("Mean", lambda t: minigrad.mean(t, dim, keepdim), x, seed=seed)
-    dims = (0, 1) if dim is None else dim
-    lse = lambda t: minigrad.logsumexp(t, dims, keepdim)  # noqa: E731
-    check("LogSumExp", lse, x, seed=seed)
     x = np.where(np.abs(x) < 0.1, 0.5, x)  # no zeros: |x|^(p-2) is infinite there
     for p in (2, 3, 1.5):
         norm = lambda t, p=p: minigrad.norm(t, p, dim, keepdim)  # noqa: E731
@@ -435,7 +434,6 @@ COMPARED_IN = {
     _windows.Unfold: test_unfold_fold,
     _windows.Fold: test_unfold_fold,
     reduce.Mean: test_reductions,
-    reduce.LogSumExp: test_reductions,
     reduce.Norm: test_reductions,
 }
 
