@@ -154,7 +154,9 @@ class LayerNorm(Function):
 
 
 @reference_of(LayerNorm)
-def layer_norm_reference(x: Tensor, w: Tensor, b: Tensor, axes: tuple[int, ...], eps: float):
+def layer_norm_reference(
+    x: Tensor, w: Tensor, b: Tensor, axes: tuple[int, ...], eps: float
+) -> Tensor:
     """(x - μ) / √(σ² + ε) · w + b, μ and σ² the mean and (biased) variance over ``axes``."""
     xc = x - mean(x, axes, keepdim=True)
     return xc * rsqrt(mean(xc * xc, axes, keepdim=True) + eps) * w + b

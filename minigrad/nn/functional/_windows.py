@@ -27,6 +27,7 @@ from minigrad.core.primitives import getitem, index_add
 from minigrad.fast.fused import reference_of
 from minigrad.ops._util import array_op, constant
 from minigrad.ops.binary import where
+from minigrad.tensor import Tensor
 
 Pairs = tuple[tuple[int, int], ...]  # (lo, hi) padding of each spatial axis
 
@@ -156,7 +157,7 @@ class Unfold(Function):
 
 
 @reference_of(Unfold)
-def unfold_reference(x, kernel, dilation, stride, padding, axis, fill=0.0):
+def unfold_reference(x, kernel, dilation, stride, padding, axis, fill=0.0) -> Tensor:
     """Every window entry picked from x by one fancy index (getitem, whose adjoint adds
     each entry back); entries in the padding are ``fill``."""
     nd = len(kernel)
@@ -209,7 +210,7 @@ class Fold(Function):
 
 
 @reference_of(Fold)
-def fold_reference(cols, spatial, kernel, dilation, stride, padding, axis):
+def fold_reference(cols, spatial, kernel, dilation, stride, padding, axis) -> Tensor:
     """Every window entry added into place (index_add, the adjoint of the unfold's
     getitem); entries in the padding are dropped."""
     nd = len(kernel)

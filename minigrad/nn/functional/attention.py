@@ -74,7 +74,7 @@ class Attention(Function):
 
 
 @reference_of(Attention)
-def attention_reference(q, k, v, mask=None, *, blocked, fill, scale, dropout_p):
+def attention_reference(q, k, v, mask=None, *, blocked, fill, scale, dropout_p) -> Tensor:
     """softmax(Q Kᵀ·s + M) (``attention_weights``), dropout with the kernel's mask draw,
     times V."""
     p = attention_weights(q, k, mask, blocked, fill, scale)
@@ -114,7 +114,7 @@ class PackedAttention(Function):
 
 
 @reference_of(PackedAttention)
-def packed_attention_reference(x, *, heads, blocked, fill, scale, dropout_p):
+def packed_attention_reference(x, *, heads, blocked, fill, scale, dropout_p) -> Tensor:
     """Split X into the heads' Q, K, V; attention; heads side by side again."""
     q, k, v = _unpack_heads(x, heads)
     o = attention_reference(q, k, v, blocked=blocked, fill=fill, scale=scale, dropout_p=dropout_p)

@@ -127,7 +127,7 @@ class Conv(Function):
 
 
 @reference_of(Conv)
-def conv_reference(x, w, b=None, *, stride, padding, dilation, groups):
+def conv_reference(x, w, b=None, *, stride, padding, dilation, groups) -> Tensor:
     """Unfold x (N, C, *kernel, *out), one matmul per group with W as (G, O/G, C/G·K),
     plus the bias: the first formula of the module docstring."""
     n, c, nd = x.shape[0], x.shape[1], x.ndim - 2

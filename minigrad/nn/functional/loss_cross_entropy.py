@@ -227,7 +227,7 @@ class CrossEntropy(Function):
 
 
 @reference_of(CrossEntropy)
-def cross_entropy_reference(x, target, weight, smoothing, reduction, axis):
+def cross_entropy_reference(x, target, weight, smoothing, reduction, axis) -> Tensor:
     """ℓ = (1 - ε)·w_y·(-log p_y) + (ε/C)·Σⱼ wⱼ·(-log pⱼ) with log p = log_softmax(x)
     (0 where ignored), then the reduction: the forward of the docstring above."""
     logp = log_softmax(x, axis)

@@ -183,7 +183,7 @@ def _place(g: Any, index: np.ndarray, shape, kernel, dilation, stride, padding) 
 
 
 @reference_of(MaxPool)
-def max_pool_reference(x, kernel, dilation, stride, padding):
+def max_pool_reference(x, kernel, dilation, stride, padding) -> Tensor:
     """The windows unfolded with -∞ padding, and of each the entry i(p) picked (gather,
     whose adjoint puts dy[p] back there): the first maximum, or the last NaN."""
     nd = len(kernel)
