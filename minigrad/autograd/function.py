@@ -84,12 +84,16 @@ def saved_tensors(self: Function) -> tuple[Any, ...]:
 
 
 def release(self: Function) -> None:
-    """Free everything backward used, keeping only the edges (so that the graph can
-    still be counted) and the freed mark: the node's attributes are cleared, not
-    replaced, so a kept graph holds less after backward than before it."""
-    edges, needs = self.next_edges, self.needs_input_grad
-    self.__dict__.clear()
-    self.next_edges, self.needs_input_grad, self._saved = edges, needs, None
+    """Free the saved values, and ``needs_input_grad`` (None marks the node freed: a
+    second backward refuses; ``next_edges`` stays, so the graph can still be counted).
+    Only values of attributes the node already has are replaced, none is added (and
+    the instance dict is never materialised, which CPython 3.11+ keeps inline): a graph
+    kept alive after backward holds less than before it."""
+    if self._saved:
+        self._saved = None
+    if self._out is not None:
+        self._out = None
+    self.needs_input_grad = None
 
 
 def name(self: Function) -> str:
@@ -119,6 +123,15 @@ Function.saved_tensors = property(saved_tensors)
 for _view in (primitives.Reshape, primitives.Permute, primitives.GetItem, BroadcastTo):
     _view.is_view = True  # the core's ops whose output may share the input's memory
 primitives.Amax.output_saved = True
+
+
+def saves_output(t: Any) -> Any:
+    """Mark the node that made ``t`` as one whose output PyTorch saves, so that writing
+    ``t`` in place makes its backward refuse: for the reference compositions of ops
+    whose fused kernel (and PyTorch's node) keeps the output (relu, softmax, norm)."""
+    if t.grad_fn is not None:
+        t.grad_fn.output_saved = True
+    return t
 
 
 def check_output_unchanged(node: Function) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from minigrad import dtypes, fast
-from minigrad.autograd.function import Function
+from minigrad.autograd.function import Function, saves_output
 from minigrad.core.grad_mode import is_grad_enabled
 from minigrad.core.primitives import Amax, Sum
 from minigrad.fast.fused import reference_of
@@ -380,7 +380,7 @@ def norm(x: Tensor, p: float | str | None = 2, dim: Dim = None, keepdim: bool = 
     if not isinstance(p, (int, float)) or p < 0:
         raise ValueError(f"norm: unsupported order p={p!r}")
     if not fast.enabled():
-        return norm_reference(x, float(p), axes, keepdim)
+        return saves_output(norm_reference(x, float(p), axes, keepdim))
     return Norm.apply(x, p=float(p), axes=axes, keepdim=keepdim)
 
 
