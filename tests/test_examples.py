@@ -20,6 +20,7 @@ RUNS = [
     ("char_gpt.py", ["--steps", "40"], "sample:"),
     ("minilm_similarity.py", ["--compare"], ""),
     ("finetune_minilm.py", ["--steps", "3"], ""),
+    ("translate.py", ["--steps", "20"], "held-out BLEU"),
 ]
 
 

@@ -20,7 +20,7 @@ classes of the same names (``update``, ``get_seq_length``, ``reorder_cache``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -109,6 +109,18 @@ class AttentionMask:
 
     blocked: np.ndarray | None
     causal_square: bool = False
+    _additive: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def additive(self, dtype: np.dtype) -> Tensor | None:
+        """M as a float Tensor: finfo(dtype).min where blocked, 0 elsewhere (built once
+        per dtype and shared by every layer)."""
+        if self.blocked is None:
+            return None
+        key = np.dtype(dtype)
+        if key not in self._additive:
+            fill = np.finfo(key).min
+            self._additive[key] = Tensor(np.where(self.blocked, fill, 0).astype(key))
+        return self._additive[key]
 
 
 def build_mask(
@@ -142,11 +154,7 @@ def masked_attention(
     (pass 0 in eval mode)."""
     if mask.causal_square:
         return F.scaled_dot_product_attention(q, k, v, None, dropout_p, True, scale)
-    additive = None
-    if mask.blocked is not None:
-        fill = np.finfo(q.dtype).min
-        additive = Tensor(np.where(mask.blocked, fill, np.zeros((), q.dtype)).astype(q.dtype))
-    return F.scaled_dot_product_attention(q, k, v, additive, dropout_p, False, scale)
+    return F.scaled_dot_product_attention(q, k, v, mask.additive(q.dtype), dropout_p, False, scale)
 
 
 # ------------------------------------------------------------------ outputs
