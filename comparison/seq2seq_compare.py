@@ -58,10 +58,12 @@ KINDS: dict[str, dict[str, Any]] = {
 SEARCHES: list[tuple[str, dict[str, Any]]] = [
     ("greedy", {}),
     ("beam 3", {"num_beams": 3}),
-    ("beam 4, 2 returned, length_penalty 0.6", {"num_beams": 4, "num_return_sequences": 2,
-                                                "length_penalty": 0.6}),
+    (
+        "beam 4, 2 returned, length_penalty 0.6",
+        {"num_beams": 4, "num_return_sequences": 2, "length_penalty": 0.6},
+    ),
     ("beam 3, early_stopping", {"num_beams": 3, "early_stopping": True}),
-]  # fmt: skip
+]
 
 
 def seq2seq_config(kind: str, **overrides: Any) -> Any:

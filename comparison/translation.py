@@ -110,12 +110,22 @@ def make_batches(
 def marian_config(vocab: int, settings: TranslationSettings) -> mm.MarianConfig:
     s = settings
     return mm.MarianConfig(
-        vocab_size=vocab, d_model=s.d_model, encoder_layers=s.layers, decoder_layers=s.layers,
-        encoder_attention_heads=s.heads, decoder_attention_heads=s.heads,
-        encoder_ffn_dim=s.ffn, decoder_ffn_dim=s.ffn, max_position_embeddings=64,
-        dropout=0.0, pad_token_id=PAD, eos_token_id=EOS, decoder_start_token_id=PAD,
-        forced_eos_token_id=EOS, scale_embedding=True,
-    )  # fmt: skip
+        vocab_size=vocab,
+        d_model=s.d_model,
+        encoder_layers=s.layers,
+        decoder_layers=s.layers,
+        encoder_attention_heads=s.heads,
+        decoder_attention_heads=s.heads,
+        encoder_ffn_dim=s.ffn,
+        decoder_ffn_dim=s.ffn,
+        max_position_embeddings=64,
+        dropout=0.0,
+        pad_token_id=PAD,
+        eos_token_id=EOS,
+        decoder_start_token_id=PAD,
+        forced_eos_token_id=EOS,
+        scale_embedding=True,
+    )
 
 
 def hf_marian(config: mm.MarianConfig, dtype: str, seed: int) -> Any:
@@ -231,21 +241,34 @@ def compare_translation(
     # float64: rounding differences grow over hundreds of AdamW steps to ~1e-11 absolute
     # at losses of ~0.005, hence the absolute floor of 1e-10
     tol = (1e-9, 1e-10) if dtype == "float64" else (1e-3, 1e-5)
-    report.compare(label, f"loss at each of {settings.steps} AdamW steps", losses_ours,
-                   losses_ref, *tol)  # fmt: skip
+    report.compare(
+        label, f"loss at each of {settings.steps} AdamW steps", losses_ours, losses_ref, *tol
+    )
     sources = [en for en, _ in corpus["test"]]
     refs = [fr for _, fr in corpus["test"]]
     hyp_ours = translate(ours, tok, sources, settings.max_new_tokens)
     hyp_ref = translate(ref, tok, sources, settings.max_new_tokens)
     s_ours, s_ref = scores(hyp_ours, refs), scores(hyp_ref, refs)
     same = float(np.mean([a == b for a, b in zip(hyp_ours, hyp_ref)]))
-    report.compare(label, "share of held-out translations identical", same, 1.0, 0.0,
-                   0.0 if dtype == "float64" else 0.05,
-                   note=f"{len(sources)} sentences")  # fmt: skip
+    report.compare(
+        label,
+        "share of held-out translations identical",
+        same,
+        1.0,
+        0.0,
+        0.0 if dtype == "float64" else 0.05,
+        note=f"{len(sources)} sentences",
+    )
     for key in ("bleu", "chrf"):
-        report.compare(label, f"held-out {key.upper()} (sacrebleu)", s_ours[key], s_ref[key],
-                       0.0, 0.0 if dtype == "float64" else 2.0,
-                       note=f"minigrad {s_ours[key]:.2f}, transformers {s_ref[key]:.2f}")  # fmt: skip
+        report.compare(
+            label,
+            f"held-out {key.upper()} (sacrebleu)",
+            s_ours[key],
+            s_ref[key],
+            0.0,
+            0.0 if dtype == "float64" else 2.0,
+            note=f"minigrad {s_ours[key]:.2f}, transformers {s_ref[key]:.2f}",
+        )
     result = {
         "losses_minigrad": losses_ours,
         "losses_transformers": losses_ref,

@@ -58,21 +58,31 @@ def test_cached_steps_equal_the_full_forward() -> None:
     ids, mask = p["input_ids"], p["attention_mask"]
     pos = np.where(mask == 0, 0, np.cumsum(mask, 1) - 1)
     full = ours(ids, attention_mask=mask, position_ids=pos).logits.data
-    hf = ref(torch.from_numpy(ids), attention_mask=torch.from_numpy(mask),
-             position_ids=torch.from_numpy(pos)).logits  # fmt: skip
+    hf = ref(
+        torch.from_numpy(ids),
+        attention_mask=torch.from_numpy(mask),
+        position_ids=torch.from_numpy(pos),
+    ).logits
     real = mask.astype(bool)
     np.testing.assert_allclose(full[real], to_numpy(hf)[real], rtol=1e-10, atol=1e-13)
     cache = mm.DynamicCache()
-    out = ours(ids[:, :3], attention_mask=mask[:, :3], position_ids=pos[:, :3],
-               past_key_values=cache, use_cache=True)  # fmt: skip
+    out = ours(
+        ids[:, :3],
+        attention_mask=mask[:, :3],
+        position_ids=pos[:, :3],
+        past_key_values=cache,
+        use_cache=True,
+    )
     assert out.past_key_values is cache and cache.get_seq_length() == 3
     for t in range(3, ids.shape[1]):
-        step = ours(ids[:, t : t + 1], attention_mask=mask[:, : t + 1],
-                    position_ids=pos[:, t : t + 1], past_key_values=cache)  # fmt: skip
-        rows = mask[:, t] == 1  # a padding query sees no key: its output means nothing
-        np.testing.assert_allclose(
-            step.logits.data[rows, 0], full[rows, t], rtol=1e-10, atol=1e-13
+        step = ours(
+            ids[:, t : t + 1],
+            attention_mask=mask[:, : t + 1],
+            position_ids=pos[:, t : t + 1],
+            past_key_values=cache,
         )
+        rows = mask[:, t] == 1  # a padding query sees no key: its output means nothing
+        np.testing.assert_allclose(step.logits.data[rows, 0], full[rows, t], rtol=1e-10, atol=1e-13)
     assert len(cache) == ours.config.n_layer
 
 
@@ -92,10 +102,13 @@ def _random_scores(seed: int, shape=(4, 50)) -> np.ndarray:
         (mm.TopPLogitsWarper, hf_lp.TopPLogitsWarper, {"top_p": 0.9}),
         (mm.TopPLogitsWarper, hf_lp.TopPLogitsWarper, {"top_p": 0.3}),
         (mm.TopPLogitsWarper, hf_lp.TopPLogitsWarper, {"top_p": 0.05, "min_tokens_to_keep": 2}),
-        (mm.ForcedEOSTokenLogitsProcessor, hf_lp.ForcedEOSTokenLogitsProcessor,
-         {"max_length": 7, "eos_token_id": 3}),
+        (
+            mm.ForcedEOSTokenLogitsProcessor,
+            hf_lp.ForcedEOSTokenLogitsProcessor,
+            {"max_length": 7, "eos_token_id": 3},
+        ),
     ],
-)  # fmt: skip
+)
 def test_logits_processors_equal_transformers(ours_cls, hf_cls, kwargs, seed: int) -> None:
     scores = _random_scores(seed)
     ids = np.zeros((4, 6), dtype=np.int64)
@@ -111,10 +124,16 @@ def test_logits_processors_equal_transformers(ours_cls, hf_cls, kwargs, seed: in
 def test_warpers_in_sequence_equal_transformers() -> None:
     scores = _random_scores(7, (6, 200))
     ids = np.zeros((6, 3), dtype=np.int64)
-    hf = hf_lp.LogitsProcessorList([hf_lp.TemperatureLogitsWarper(0.8),
-                                    hf_lp.TopKLogitsWarper(40), hf_lp.TopPLogitsWarper(0.85)])  # fmt: skip
-    ours = mm.LogitsProcessorList([mm.TemperatureLogitsWarper(0.8), mm.TopKLogitsWarper(40),
-                                   mm.TopPLogitsWarper(0.85)])  # fmt: skip
+    hf = hf_lp.LogitsProcessorList(
+        [
+            hf_lp.TemperatureLogitsWarper(0.8),
+            hf_lp.TopKLogitsWarper(40),
+            hf_lp.TopPLogitsWarper(0.85),
+        ]
+    )
+    ours = mm.LogitsProcessorList(
+        [mm.TemperatureLogitsWarper(0.8), mm.TopKLogitsWarper(40), mm.TopPLogitsWarper(0.85)]
+    )
     expect = hf(torch.from_numpy(ids), torch.from_numpy(scores)).numpy()
     got = ours(ids, scores)
     np.testing.assert_array_equal(np.isinf(got), np.isinf(expect))
@@ -124,8 +143,15 @@ def test_warpers_in_sequence_equal_transformers() -> None:
 def test_sampling_draws_from_minigrads_generator_and_the_filtered_distribution() -> None:
     ref, ours = gpt2_generation_pair("float64", seed=1)
     prompts = left_padded_prompts(np.random.default_rng(1), 100, [5, 3], pad=0)
-    args = dict(max_new_tokens=8, do_sample=True, top_k=10, top_p=0.9, temperature=0.8,
-                eos_token_id=None, pad_token_id=0)  # fmt: skip
+    args = dict(
+        max_new_tokens=8,
+        do_sample=True,
+        top_k=10,
+        top_p=0.9,
+        temperature=0.8,
+        eos_token_id=None,
+        pad_token_id=0,
+    )
     minigrad.manual_seed(3)
     a = ours.generate(**prompts, **args).data
     minigrad.manual_seed(3)
@@ -139,13 +165,15 @@ def test_sampling_draws_from_minigrads_generator_and_the_filtered_distribution()
     np.testing.assert_array_equal(one.data, greedy)
     # the first sampled token's frequencies follow softmax of the warped logits
     minigrad.manual_seed(0)
-    first = np.stack([ours.generate(**prompts, **{**args, "max_new_tokens": 1}).data[:, -1]
-                      for _ in range(300)])  # fmt: skip
+    first = np.stack(
+        [ours.generate(**prompts, **{**args, "max_new_tokens": 1}).data[:, -1] for _ in range(300)]
+    )
     mask = prompts["attention_mask"]
     pos = np.where(mask == 0, 0, np.cumsum(mask, 1) - 1)  # generate's positions
     logits = ours(**prompts, position_ids=pos).logits.data[:, -1].astype(np.float32)
-    warp = mm.LogitsProcessorList([mm.TemperatureLogitsWarper(0.8), mm.TopKLogitsWarper(10),
-                                   mm.TopPLogitsWarper(0.9)])(None, logits)  # fmt: skip
+    warp = mm.LogitsProcessorList(
+        [mm.TemperatureLogitsWarper(0.8), mm.TopKLogitsWarper(10), mm.TopPLogitsWarper(0.9)]
+    )(None, logits)
     probs = np.exp(warp - warp.max(-1, keepdims=True))
     probs /= probs.sum(-1, keepdims=True)
     for row in range(2):

@@ -47,7 +47,9 @@ def test_float64_every_gradient_to_1e10_relative() -> None:
     out.loss.backward()
     ours_params = dict(ours.named_parameters())
     assert set(ours_params) == {n for n, _ in ref.named_parameters()}
-    floor = 1e-13 * max(np.abs(to_numpy(p.grad)).max() for p in ref.parameters() if p.grad is not None)
+    floor = 1e-13 * max(
+        np.abs(to_numpy(p.grad)).max() for p in ref.parameters() if p.grad is not None
+    )
     for name, p in ref.named_parameters():
         if p.grad is None:  # frozen
             assert ours_params[name].grad is None

@@ -66,8 +66,13 @@ def test_from_pretrained_reads_a_folder_saved_by_transformers(tmp_path) -> None:
 
 
 def test_config_reads_transformers_dicts() -> None:
-    hf = transformers.MarianConfig(vocab_size=99, d_model=32, encoder_attention_heads=4,
-                                   decoder_attention_heads=4, pad_token_id=98)  # fmt: skip
+    hf = transformers.MarianConfig(
+        vocab_size=99,
+        d_model=32,
+        encoder_attention_heads=4,
+        decoder_attention_heads=4,
+        pad_token_id=98,
+    )
     cfg = mm.MarianConfig.from_dict(hf.to_dict())
     assert (cfg.vocab_size, cfg.decoder_vocab_size, cfg.pad_token_id) == (99, 99, 98)
     assert cfg.decoder_start_token_id == hf.decoder_start_token_id

@@ -19,7 +19,9 @@ pytest.importorskip("tokenizers")
 
 
 def test_corpus_file_is_what_the_script_writes() -> None:
-    spec = importlib.util.spec_from_file_location("make_numbers", tr.CORPUS.parent / "make_numbers.py")
+    spec = importlib.util.spec_from_file_location(
+        "make_numbers", tr.CORPUS.parent / "make_numbers.py"
+    )
     mod = importlib.util.module_from_spec(spec)
     sys.modules["make_numbers"] = mod
     spec.loader.exec_module(mod)

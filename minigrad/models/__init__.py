@@ -30,9 +30,9 @@ from minigrad.models.bert import (
     mean_pool,
     sentence_embeddings,
 )
+from minigrad.models.cache import DynamicCache, EncoderDecoderCache
 from minigrad.models.config import BertConfig, GPT2Config
 from minigrad.models.convert import convert_hf_state_dict, load_hf_state_dict
-from minigrad.models.cache import DynamicCache, EncoderDecoderCache
 from minigrad.models.generation import GenerationMixin
 from minigrad.models.gpt2 import Conv1D, GPT2LMHeadModel, GPT2Model
 from minigrad.models.logits_process import (

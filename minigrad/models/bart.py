@@ -278,7 +278,9 @@ class _Stack(nn.Module):
 class BartEncoder(_Stack):
     def __init__(self, config: BartConfig, embed_tokens: nn.Embedding) -> None:
         super().__init__(config, embed_tokens)
-        self.layers = nn.ModuleList([self.layer_cls(config, i) for i in range(config.encoder_layers)])
+        self.layers = nn.ModuleList(
+            [self.layer_cls(config, i) for i in range(config.encoder_layers)]
+        )
 
     layer_cls: type = BartEncoderLayer
 
@@ -297,7 +299,9 @@ class BartEncoder(_Stack):
 class BartDecoder(_Stack):
     def __init__(self, config: BartConfig, embed_tokens: nn.Embedding) -> None:
         super().__init__(config, embed_tokens)
-        self.layers = nn.ModuleList([self.layer_cls(config, i) for i in range(config.decoder_layers)])
+        self.layers = nn.ModuleList(
+            [self.layer_cls(config, i) for i in range(config.decoder_layers)]
+        )
 
     layer_cls: type = BartDecoderLayer
 

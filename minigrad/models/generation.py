@@ -194,9 +194,18 @@ class GenerationMixin:
                 out = _greedy_or_sample(state, seq, procs, max_length, eos, pad, do_sample)
             else:
                 out = _beam_search(
-                    state, seq, procs, max_length, eos, pad, do_sample, num_beams,
-                    num_return_sequences, length_penalty, early_stopping,
-                )  # fmt: skip
+                    state,
+                    seq,
+                    procs,
+                    max_length,
+                    eos,
+                    pad,
+                    do_sample,
+                    num_beams,
+                    num_return_sequences,
+                    length_penalty,
+                    early_stopping,
+                )
         return Tensor(out)
 
     def _generation_mask(

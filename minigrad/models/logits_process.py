@@ -44,9 +44,7 @@ class TemperatureLogitsWarper:
 
     def __init__(self, temperature: float) -> None:
         if not isinstance(temperature, (int, float)) or not temperature > 0:
-            raise ValueError(
-                f"`temperature` (={temperature}) has to be a strictly positive float"
-            )
+            raise ValueError(f"`temperature` (={temperature}) has to be a strictly positive float")
         self.temperature = temperature
 
     def __call__(self, input_ids: Any, scores: Any) -> np.ndarray:
