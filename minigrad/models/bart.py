@@ -252,6 +252,13 @@ class _Stack(nn.Module):
         self.embed_positions = self.position_embedding(config)
         if self.has_embedding_norm():
             self.layernorm_embedding = nn.LayerNorm(config.d_model)
+        n = self.num_layers(config)
+        self.layers = nn.ModuleList([self.layer_cls(config, i) for i in range(n)])
+
+    layer_cls: type
+
+    def num_layers(self, config: BartConfig) -> int:
+        raise NotImplementedError
 
     def position_embedding(self, config: BartConfig) -> nn.Module:
         return BartLearnedPositionalEmbedding(config.max_position_embeddings, config.d_model)
@@ -276,13 +283,10 @@ class _Stack(nn.Module):
 
 
 class BartEncoder(_Stack):
-    def __init__(self, config: BartConfig, embed_tokens: nn.Embedding) -> None:
-        super().__init__(config, embed_tokens)
-        self.layers = nn.ModuleList(
-            [self.layer_cls(config, i) for i in range(config.encoder_layers)]
-        )
-
     layer_cls: type = BartEncoderLayer
+
+    def num_layers(self, config: BartConfig) -> int:
+        return config.encoder_layers
 
     def forward(self, input_ids: Any, attention_mask: Any = None) -> BaseModelOutput:
         """``attention_mask`` (B, S): 1 = real token, 0 = padding."""
@@ -297,13 +301,10 @@ class BartEncoder(_Stack):
 
 
 class BartDecoder(_Stack):
-    def __init__(self, config: BartConfig, embed_tokens: nn.Embedding) -> None:
-        super().__init__(config, embed_tokens)
-        self.layers = nn.ModuleList(
-            [self.layer_cls(config, i) for i in range(config.decoder_layers)]
-        )
-
     layer_cls: type = BartDecoderLayer
+
+    def num_layers(self, config: BartConfig) -> int:
+        return config.decoder_layers
 
     def forward(
         self,

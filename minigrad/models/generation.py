@@ -67,61 +67,63 @@ def _gather_beams(x: np.ndarray, idx: np.ndarray) -> np.ndarray:
     return np.take_along_axis(x, idx.reshape(idx.shape + (1,) * (x.ndim - 2)), 1)
 
 
-class _DecoderOnly:
+class _Decoding:
+    """What a decoding state shares: the model, its cache (None without), and the
+    last-position logits of one forward over the tokens the cache has not seen."""
+
+    def __init__(self, model: Any, mask: np.ndarray, cache: Any) -> None:
+        self.model, self.mask, self.cache = model, mask, cache
+
+    def logits(self, seq: np.ndarray) -> np.ndarray:
+        start = self.cache.get_seq_length() if self.cache is not None else 0
+        out = self.model(**self.inputs(seq, start), past_key_values=self.cache,
+                         use_cache=self.cache is not None)  # fmt: skip
+        return out.logits.data[:, -1].astype(np.float32)
+
+    def inputs(self, seq: np.ndarray, start: int) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def reorder(self, beam_idx: np.ndarray) -> None:
+        if self.cache is not None:
+            self.cache.reorder_cache(beam_idx)
+
+
+class _DecoderOnly(_Decoding):
     """Decoding state of a decoder-only model: the mask and positions grow by one
     column per generated token (1, and the last position + 1), as Hugging Face."""
 
     def __init__(self, model: Any, mask: np.ndarray, use_cache: bool) -> None:
-        self.model, self.mask, self.use_cache = model, mask, use_cache
-        pos = np.cumsum(mask, -1) - 1
-        self.pos = np.where(mask == 0, 0, pos)
-        self.cache = DynamicCache() if use_cache else None
+        super().__init__(model, mask, DynamicCache() if use_cache else None)
+        self.pos = np.where(mask == 0, 0, np.cumsum(mask, -1) - 1)
 
-    def logits(self, seq: np.ndarray) -> np.ndarray:
-        n = seq.shape[1]
-        if self.mask.shape[1] < n:  # one column per token generated since the last call
-            extra = n - self.mask.shape[1]
+    def inputs(self, seq: np.ndarray, start: int) -> dict[str, Any]:
+        extra = seq.shape[1] - self.mask.shape[1]  # tokens generated since the last call
+        if extra > 0:
             ones = np.ones((seq.shape[0], extra), dtype=np.int64)
             steps = self.pos[:, -1:] + np.arange(1, extra + 1)
             self.mask = np.concatenate([self.mask, ones], 1)
             self.pos = np.concatenate([self.pos, steps], 1)
-        start = self.cache.get_seq_length() if self.cache is not None else 0
-        out = self.model(
-            seq[:, start:],
-            attention_mask=self.mask,
-            position_ids=self.pos[:, start:],
-            past_key_values=self.cache,
-            use_cache=self.use_cache,
-        )
-        return out.logits.data[:, -1].astype(np.float32)
-
-    def reorder(self, beam_idx: np.ndarray) -> None:
-        if self.cache is not None:
-            self.cache.reorder_cache(beam_idx)
+        return {
+            "input_ids": seq[:, start:],
+            "attention_mask": self.mask,
+            "position_ids": self.pos[:, start:],
+        }
 
 
-class _EncoderDecoder:
+class _EncoderDecoder(_Decoding):
     """Decoding state of an encoder-decoder: the encoder output (computed once), and
     the decoder's self- and cross-attention caches."""
 
     def __init__(self, model: Any, encoder_hidden: Tensor, mask: np.ndarray, use_cache: bool):
-        self.model, self.hidden, self.mask, self.use_cache = model, encoder_hidden, mask, use_cache
-        self.cache = EncoderDecoderCache() if use_cache else None
+        super().__init__(model, mask, EncoderDecoderCache() if use_cache else None)
+        self.hidden = encoder_hidden
 
-    def logits(self, seq: np.ndarray) -> np.ndarray:
-        start = self.cache.get_seq_length() if self.cache is not None else 0
-        out = self.model(
-            attention_mask=self.mask,
-            decoder_input_ids=seq[:, start:],
-            encoder_outputs=self.hidden,
-            past_key_values=self.cache,
-            use_cache=self.use_cache,
-        )
-        return out.logits.data[:, -1].astype(np.float32)
-
-    def reorder(self, beam_idx: np.ndarray) -> None:
-        if self.cache is not None:
-            self.cache.reorder_cache(beam_idx)
+    def inputs(self, seq: np.ndarray, start: int) -> dict[str, Any]:
+        return {
+            "attention_mask": self.mask,
+            "decoder_input_ids": seq[:, start:],
+            "encoder_outputs": self.hidden,
+        }
 
 
 class GenerationMixin:
