@@ -66,6 +66,10 @@ SEARCHES: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
+# the default report's subset (the tests run all of SEARCHES)
+QUICK_SEARCHES = [SEARCHES[0], SEARCHES[2]]
+
+
 def seq2seq_config(kind: str, **overrides: Any) -> Any:
     cls = getattr(mm, KINDS[kind]["classes"][0])
     return cls(**{**TINY_SEQ2SEQ, **KINDS[kind]["config"], **overrides})
@@ -107,7 +111,13 @@ def _grads(named: Any, get: Any) -> dict[str, np.ndarray]:
     return {n: get(p) for n, p in named}
 
 
-def compare_seq2seq(report: Report, kind: str, dtype: str, seed: int = 0) -> None:
+def compare_seq2seq(
+    report: Report,
+    kind: str,
+    dtype: str,
+    seed: int = 0,
+    searches: list[tuple[str, dict[str, Any]]] = QUICK_SEARCHES,
+) -> None:
     """Forward, loss, gradients and generation ids of ``kind`` against transformers."""
     tol = TOLERANCES[dtype]
     ref, ours = seq2seq_pair(kind, dtype, seed)
@@ -136,7 +146,7 @@ def compare_seq2seq(report: Report, kind: str, dtype: str, seed: int = 0) -> Non
     )
     compare_named(report, label, "gradients", our_grads, ref_grads, tol["grad"])
     src = {k: batch[k] for k in ("input_ids", "attention_mask")}
-    compare_generation(report, label, ref, ours, src, max_new_tokens=10)
+    compare_generation(report, label, ref, ours, src, 10, searches)
 
 
 def compare_generation(
@@ -146,11 +156,12 @@ def compare_generation(
     ours: Any,
     inputs: dict[str, np.ndarray],
     max_new_tokens: int,
+    searches: list[tuple[str, dict[str, Any]]],
     **fixed: Any,
 ) -> None:
     """One row per search setting and cache choice: the generated ids, exactly."""
     tin = {k: torch.from_numpy(v) for k, v in inputs.items()}
-    for name, kwargs in SEARCHES:
+    for name, kwargs in searches:
         for cache in (True, False):
             args = dict(max_new_tokens=max_new_tokens, use_cache=cache, **fixed, **kwargs)
             expect = ref.generate(**tin, do_sample=False, **args).numpy()
@@ -194,7 +205,12 @@ def frequent_token(ref: Any, inputs: dict[str, np.ndarray], max_new_tokens: int)
     return int(values[np.argmax(counts)])
 
 
-def compare_gpt2_generate(report: Report, dtype: str, seed: int = 0) -> None:
+def compare_gpt2_generate(
+    report: Report,
+    dtype: str,
+    seed: int = 0,
+    searches: list[tuple[str, dict[str, Any]]] = QUICK_SEARCHES,
+) -> None:
     ref, ours = gpt2_generation_pair(dtype, seed)
     prompts = left_padded_prompts(np.random.default_rng(seed), 100, [6, 3, 5, 1], pad=0)
     eos = frequent_token(ref, prompts, 12)
@@ -204,7 +220,8 @@ def compare_gpt2_generate(report: Report, dtype: str, seed: int = 0) -> None:
         ref,
         ours,
         prompts,
-        max_new_tokens=12,
+        12,
+        searches,
         eos_token_id=eos,
         pad_token_id=0,
     )

@@ -11,6 +11,7 @@ import minigrad.models as mm
 from comparison.hf_models import to_numpy
 from comparison.report import Report
 from comparison.seq2seq_compare import (
+    SEARCHES,
     compare_gpt2_generate,
     frequent_token,
     gpt2_generation_pair,
@@ -24,7 +25,7 @@ from transformers.generation import logits_process as hf_lp  # noqa: E402
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_gpt2_generate_ids_match_transformers(dtype: str) -> None:
     report = Report()
-    compare_gpt2_generate(report, dtype)
+    compare_gpt2_generate(report, dtype, searches=SEARCHES)
     assert len(report.rows) == 8
     assert report.passed, report.table()
 

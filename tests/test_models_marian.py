@@ -11,7 +11,7 @@ import torch
 import minigrad.models as mm
 from comparison.hf_models import to_numpy
 from comparison.report import Report
-from comparison.seq2seq_compare import compare_seq2seq, seq2seq_batch, seq2seq_pair
+from comparison.seq2seq_compare import SEARCHES, compare_seq2seq, seq2seq_batch, seq2seq_pair
 
 transformers = pytest.importorskip("transformers")
 
@@ -19,7 +19,7 @@ transformers = pytest.importorskip("transformers")
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_forward_loss_gradients_and_generation_match_transformers(dtype: str) -> None:
     report = Report()
-    compare_seq2seq(report, "marian", dtype, seed=1)
+    compare_seq2seq(report, "marian", dtype, seed=1, searches=SEARCHES)
     quantities = {r.quantity.split(" (")[0] for r in report.rows}
     assert {"encoder_last_hidden_state", "logits", "loss", "gradients"} <= quantities
     assert sum("generate ids" in q for q in quantities) == 8

@@ -5,6 +5,12 @@
                       h = h + MLP(LN₂(h)),   MLP(x) = dropout(c_proj(gelu_tanh(c_fc(x))))
     last_hidden_state = LN_f(h);   logits = last_hidden_state · wteᵀ   (tied lm_head)
 
+Attention splits [Q | K | V] = c_attn(h) into heads (B, H, T, D) and calls
+``F.scaled_dot_product_attention`` (see ``cache.masked_attention``); with
+``use_cache`` / ``past_key_values`` the keys and values of earlier positions come from
+a :class:`~minigrad.models.cache.DynamicCache`, which ``generate`` (greedy, sampling,
+beam search, see ``generation``) uses for incremental decoding.
+
 Parameter names are Hugging Face's (``transformer.h.0.attn.c_attn.weight``, ...), so
 ``model.load_state_dict(hf_model.state_dict())`` copies a ``transformers`` model in.
 GPT-2's projections are ``Conv1D`` layers whose weight is stored (in, out), the
