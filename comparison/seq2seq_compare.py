@@ -16,6 +16,8 @@ Token ids must agree exactly (a row compares them with zero tolerance).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -68,6 +70,18 @@ SEARCHES: list[tuple[str, dict[str, Any]]] = [
 
 # the default report's subset (the tests run all of SEARCHES)
 QUICK_SEARCHES = [SEARCHES[0], SEARCHES[2]]
+
+
+@contextmanager
+def one_torch_thread() -> Iterator[None]:
+    """Run PyTorch on one thread inside the block: these models are tiny, and on a
+    shared machine extra threads only spin (``generate`` several times slower)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def seq2seq_config(kind: str, **overrides: Any) -> Any:
@@ -159,13 +173,16 @@ def compare_generation(
     searches: list[tuple[str, dict[str, Any]]],
     **fixed: Any,
 ) -> None:
-    """One row per search setting and cache choice: the generated ids, exactly."""
+    """One row per search setting and cache choice: minigrad's generated ids, with and
+    without its cache, against ``transformers``' (computed once, with its cache:
+    ``tests/test_generation.py`` checks that its ids do not depend on the cache)."""
     tin = {k: torch.from_numpy(v) for k, v in inputs.items()}
     for name, kwargs in searches:
+        args = dict(max_new_tokens=max_new_tokens, **fixed, **kwargs)
+        with one_torch_thread():
+            expect = ref.generate(**tin, do_sample=False, use_cache=True, **args).numpy()
         for cache in (True, False):
-            args = dict(max_new_tokens=max_new_tokens, use_cache=cache, **fixed, **kwargs)
-            expect = ref.generate(**tin, do_sample=False, **args).numpy()
-            got = ours.generate(**inputs, **args).data
+            got = ours.generate(**inputs, use_cache=cache, **args).data
             report.compare(
                 label,
                 f"generate ids: {name}, {'with' if cache else 'without'} cache",

@@ -45,10 +45,13 @@ def test_gpt2_prompts_and_lengths(lengths: list[int], new: int, kwargs: dict) ->
     prompts = left_padded_prompts(np.random.default_rng(new), 100, lengths, pad=0)
     eos = frequent_token(ref, prompts, max(new, 4))
     tin = {k: torch.from_numpy(v) for k, v in prompts.items()}
-    for cache in (True, False):
+    expected = {}
+    for cache in (True, False):  # both sides with and without their caches
         args = dict(max_new_tokens=new, eos_token_id=eos, pad_token_id=0, use_cache=cache)
-        expect = ref.generate(**tin, do_sample=False, **args, **kwargs).numpy()
-        np.testing.assert_array_equal(ours.generate(**prompts, **args, **kwargs).data, expect)
+        expected[cache] = ref.generate(**tin, do_sample=False, **args, **kwargs).numpy()
+        got = ours.generate(**prompts, **args, **kwargs).data
+        np.testing.assert_array_equal(got, expected[cache])
+    np.testing.assert_array_equal(expected[True], expected[False])
 
 
 def test_cached_steps_equal_the_full_forward() -> None:
