@@ -18,7 +18,9 @@ from minigrad.autograd.function import Function, saves_output
 from minigrad.core.primitives import IndexAdd
 from minigrad.fast.fused import reference_of
 from minigrad.fast.kernels import fresh, keep_mask, keep_scale, rowdot, softmax_
-from minigrad.ops._util import (
+from minigrad.ops.binary import where
+from minigrad.ops.declare import op
+from minigrad.ops.helpers import (
     array_op,
     as_tensor,
     check_dropout_p,
@@ -26,8 +28,6 @@ from minigrad.ops._util import (
     float_input,
     max_along,
 )
-from minigrad.ops.binary import where
-from minigrad.ops.declare import op
 from minigrad.ops.reduce import amax, mean, sum
 from minigrad.ops.unary import exp, log, rsqrt
 from minigrad.tensor import Tensor, _normalize_dim, normalize_dims

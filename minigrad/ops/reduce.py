@@ -19,9 +19,9 @@ from minigrad.autograd.function import Function, saves_output
 from minigrad.core.grad_mode import is_grad_enabled
 from minigrad.core.primitives import Amax, Sum
 from minigrad.fast.fused import reference_of
-from minigrad.ops._util import as_tensor, broadcast_to, constant, is_array
 from minigrad.ops.binary import where
 from minigrad.ops.declare import op
+from minigrad.ops.helpers import as_tensor, broadcast_to, constant, is_array
 from minigrad.ops.indexing import gather
 from minigrad.ops.shape import flip, reshape, squeeze, unsqueeze
 from minigrad.ops.unary import exp
