@@ -46,16 +46,16 @@ def gpt2_loss(model: Any, ids: np.ndarray, checkpointed: bool) -> Any:
     """The causal LM loss of a minigrad ``GPT2LMHeadModel`` on ``ids`` (B, T), its blocks
     run through ``checkpoint`` when ``checkpointed`` (the same function either way)."""
     import minigrad
-    from minigrad.models._layers import attention_blocked
+    from minigrad.models.cache import build_mask
     from minigrad.nn import functional as F
     from minigrad.utils.checkpoint import checkpoint
 
     t = model.transformer
     pos = np.broadcast_to(np.arange(ids.shape[1]), ids.shape)
     h = t.drop(t.wte(minigrad.tensor(ids)) + t.wpe(minigrad.tensor(pos)))
-    blocked = attention_blocked(None, ids.shape[1], causal=True)
+    mask = build_mask(None, ids.shape[1], causal=True)
     for block in t.h:
-        h = checkpoint(block, h, blocked) if checkpointed else block(h, blocked)
+        h = checkpoint(block, h, mask) if checkpointed else block(h, mask)
     logits = model.lm_head(t.ln_f(h))
     vocab = logits.shape[-1]
     return F.cross_entropy(

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.autograd import anomaly
-from minigrad.autograd.function import check_output_unchanged, check_view_unchanged
+from minigrad.autograd.function import check_output_unchanged
 from minigrad.autograd.hooks import POST_ACCUMULATE, run_post_accumulate
 from minigrad.core.autograd import Function, _freed_message
 from minigrad.core.autograd import GraphTask as CoreGraphTask
@@ -73,8 +73,6 @@ class GraphTask(CoreGraphTask):
             raise RuntimeError(_freed_message(node))
         if node._output_written:
             check_output_unchanged(node)
-        if node._view_of is not None:
-            check_view_unchanged(node)
         if node._hooks or node._retained is not None or self.captured is not None:
             grad = self.observe(node, grad)
         if not self.check_anomaly:

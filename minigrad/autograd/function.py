@@ -28,6 +28,7 @@ from minigrad.autograd import anomaly, version
 from minigrad.core import primitives
 from minigrad.core.autograd import _OUTPUT, Function
 from minigrad.core.broadcast import BroadcastTo
+from minigrad.core.grad_mode import _state as _grad_state
 
 __all__ = ["Function"]
 
@@ -66,7 +67,10 @@ def refuse_tuple(cls: type, out: Any) -> None:
 
 
 def apply(cls: type[Function], *inputs: Any, **params: Any) -> Any:
-    """The core's ``apply``, then the node's version stamp and anomaly record."""
+    """The core's ``apply`` (after checking no input is a stale view), then the node's
+    version stamp and anomaly record."""
+    if _grad_state.enabled:
+        refuse_stale_views(inputs)
     out = _core_apply(cls, *inputs, **params)
     node = out.grad_fn
     if node is not None:
@@ -85,17 +89,22 @@ def note_view(node: Function, base: np.ndarray, out: np.ndarray) -> None:
         node._view_of, node._view_epoch = base, version.epoch
 
 
-def check_view_unchanged(node: Function) -> None:
-    """Refuse the backward of a view whose memory was written in place after the view
-    was made. PyTorch then rebases the view's history onto the write; minigrad does not,
-    and the old history would give a silently wrong gradient."""
-    if version.written_since(node._view_of, node._view_epoch):
-        raise RuntimeError(
-            f"{node.name()}: this view's memory was modified by an inplace operation after "
-            "the view was made (PyTorch would rebase the view's history onto the write; "
-            "minigrad refuses rather than give a wrong gradient). Take the view after the "
-            "in-place op, or .clone() the view first."
-        )
+def refuse_stale_views(inputs: tuple) -> None:
+    """Refuse to record an op that reads a view whose memory was written in place after
+    the view was made: the view's values follow the write, but its history does not.
+    PyTorch then rebases the view's history onto the write; minigrad refuses rather than
+    record a silently wrong gradient. (A view read before the write is fine.)"""
+    for t in inputs:
+        node = getattr(t, "grad_fn", None)
+        if node is not None and node._view_of is not None:
+            if version.written_since(node._view_of, node._view_epoch):
+                raise RuntimeError(
+                    f"{node.name()}: this view's memory was modified by an inplace operation "
+                    "after the view was made, and the view is used again (PyTorch would rebase "
+                    "the view's history onto the write; minigrad refuses rather than give a "
+                    "wrong gradient). Take the view after the in-place op, or .clone() it "
+                    "before the write."
+                )
 
 
 def saved_tensors(self: Function) -> tuple[Any, ...]:

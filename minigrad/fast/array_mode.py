@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.autograd import anomaly, version
-from minigrad.autograd.function import check_versions, note_view, refuse_tuple
+from minigrad.autograd.function import check_versions, note_view, refuse_stale_views, refuse_tuple
 from minigrad.core import primitives as P
 from minigrad.core.autograd import _OUTPUT, Function, Tensor, _keep
 from minigrad.core.broadcast import BroadcastTo, SumTo
@@ -78,6 +78,11 @@ def apply(cls: type[Function], *inputs: Any, **params: Any) -> Any:
     needs = tuple([t._requires_grad for t in inputs])
     if True not in needs:
         return Tensor._from_op(out, None)
+    for t in inputs:  # no input may be a view made stale by an in-place write
+        g = t.grad_fn
+        if g is not None and g._view_of is not None:
+            refuse_stale_views(inputs)
+            break
     ctx.needs_input_grad = needs
     ctx.next_edges = tuple(
         [t.grad_fn if t.grad_fn is not None else (t if r else None) for t, r in zip(inputs, needs)]

@@ -28,7 +28,6 @@ import minigrad
 import minigrad.nn as nn
 import minigrad.nn.functional as F
 from minigrad.models.config import ACTIVATIONS
-from minigrad.nn.functional.attention import causal_blocked, packed_attention
 from minigrad.tensor import Tensor
 
 IGNORE_INDEX = -100  # label value that the losses skip (Hugging Face's convention)
@@ -125,22 +124,6 @@ def activation(name: str, x: Tensor) -> Tensor:
 
 
 # ------------------------------------------------------------------ attention
-def attention_blocked(
-    attention_mask: np.ndarray | None, seq: int, causal: bool
-) -> np.ndarray | None:
-    """Where attention is blocked (True: query i may not see key j), as booleans of shape
-    (batch, 1, 1 or seq, seq), or (seq, seq) when only causal (built once per length);
-    None when nothing is masked. ``attention_mask`` is (batch, seq), 1 for a real token
-    and 0 for padding."""
-    blocked = None
-    if attention_mask is not None and not attention_mask.all():
-        blocked = (attention_mask == 0)[:, None, None, :]
-    if causal:
-        tri = causal_blocked(seq, seq)
-        blocked = tri if blocked is None else blocked | tri
-    return blocked
-
-
 def additive_attention_mask(attention_mask: np.ndarray | None, dtype: Any) -> Tensor | None:
     """Hugging Face's "extended" attention mask for bidirectional attention: M of shape
     (batch, 1, 1, seq), M = (1 - attention_mask) · finfo(dtype).min, to be added to the
@@ -163,22 +146,6 @@ def merge_heads(x: Tensor) -> Tensor:
     """(B, H, T, D) -> (B, T, H·D)."""
     b, h, t, d = x.shape
     return x.transpose(1, 2).reshape(b, t, h * d)
-
-
-def attend_packed(
-    qkv: Tensor,
-    heads: int,
-    blocked: np.ndarray | None,
-    dropout_p: float,
-    training: bool,
-    scale: float,
-) -> Tensor:
-    """softmax(Q Kᵀ·scale + M) V (see the module docstring) on one projection's output
-    [Q | K | V] (B, T, 3·H·D), giving the heads merged, (B, T, H·D): no split or merge
-    of heads in the graph."""
-    fill = float(np.finfo(qkv.dtype).min)
-    p = dropout_p if training else 0.0
-    return packed_attention(qkv, heads, blocked, fill, scale, p)
 
 
 # ------------------------------------------------------------------ losses

@@ -107,6 +107,16 @@ class BartConfig(_Config):
     def hidden_size(self) -> int:
         return self.d_model
 
+    def estimated_parameters(self) -> int:
+        """About how many parameters these sizes make (embeddings, both stacks, layer
+        norms): what ``from_pretrained`` checks against memory before allocating."""
+        d = self.d_model
+        attn = 4 * d * d + 4 * d
+        enc = self.encoder_layers * (attn + 2 * d * self.encoder_ffn_dim + 5 * d)
+        dec = self.decoder_layers * (2 * attn + 2 * d * self.decoder_ffn_dim + 7 * d)
+        positions = 2 * (self.max_position_embeddings + 2) * d
+        return self.vocab_size * d + positions + enc + dec + self.vocab_size
+
 
 def shift_tokens_right(input_ids: Any, pad_token_id: int | None, decoder_start_token_id: int):
     """Decoder inputs from labels, as Hugging Face's: [start, y₀, …, y_{T-2}], with
