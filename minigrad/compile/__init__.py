@@ -84,10 +84,20 @@ def _optimizer_print(opt: Any) -> tuple:
         opts = tuple(
             (k, v)
             for k, v in sorted(g.items())
-            if k not in ("params", "lr", "initial_lr") and isinstance(v, (bool, int, float, str, tuple, type(None)))
+            if k not in ("params", "lr", "initial_lr")
+            and isinstance(v, (bool, int, float, str, tuple, type(None)))
         )
         out.append((tuple(id(p) for p in g["params"]), opts))
     return tuple(out)
+
+
+def _module_print(m: Any) -> tuple:
+    """A module's mode and which tensors are its own parameters and buffers."""
+    return (
+        m.training,
+        tuple(id(p) for p in m._parameters.values()),
+        tuple(id(b) for b in m._buffers.values()),
+    )
 
 
 def _same_const(a: Any, b: Any) -> bool:
@@ -150,7 +160,7 @@ class _Entry:
                 if (obj.data.shape, obj.data.dtype, obj._requires_grad) != want:
                     return False
             elif kind == "module":
-                if obj.training != want:
+                if _module_print(obj) != want:
                     return False
             elif _optimizer_print(obj) != want:
                 return False
@@ -218,8 +228,10 @@ class CompiledFunction:
         namespace: dict[str, Any] = dict(prog.env)
         exec(prog.source(), namespace)  # noqa: S102 (our own generated code)
         entry.program, entry.run = prog, namespace["program"]
-        entry.guards = [("live", t, (t.data.shape, t.data.dtype, t._requires_grad)) for t in prog.live]
-        entry.guards += [("module", m, m.training) for m in rec.modules.values()]
+        entry.guards = [
+            ("live", t, (t.data.shape, t.data.dtype, t._requires_grad)) for t in prog.live
+        ]
+        entry.guards += [("module", m, _module_print(m)) for m in rec.modules.values()]
         for opt in patches.optimizers_in(rec):
             entry.guards.append(("optim", opt, _optimizer_print(opt)))
         return out
@@ -244,7 +256,9 @@ class CompiledFunction:
             if entry.eager_reason:
                 parts.append(f"{head}\n  runs eagerly: {entry.eager_reason}")
             elif entry.program is None:
-                parts.append(f"{head}\n  recorded {entry.recordings} time(s); replays from the third call")
+                parts.append(
+                    f"{head}\n  recorded {entry.recordings} time(s); replays from the third call"
+                )
             else:
                 prog = entry.program
                 lines = [f"{head}  ({entry.replays} replays)"]

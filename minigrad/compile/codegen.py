@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
+from minigrad import fast
 from minigrad.autograd import version
 from minigrad.compile.recorder import BackwardRecord, Recorder, Unsupported
 from minigrad.core.autograd import Function, Tensor
-from minigrad import fast
 from minigrad.fast import array_mode
 
 
@@ -53,6 +53,10 @@ def _acc(leaf: Tensor, g: Any, steal: bool) -> None:
         leaf.grad.data += g
 
 
+def _view(base: np.ndarray, shape: tuple, strides: tuple, offset: int, dtype: Any) -> Any:
+    return np.ndarray(shape, dtype, buffer=base, offset=offset, strides=strides)
+
+
 def _shape(x: Any) -> str:
     if isinstance(x, Tensor):
         x = x.data
@@ -68,8 +72,13 @@ class Program:
         self.lines: list[str] = []
         self.notes: list[str] = []  # shapes, one per line (for explain)
         self.env: dict[str, Any] = {
-            "_T": _T, "_tvjp": _tvjp, "_acc": _acc, "_ver": version,
-            "_st": array_mode.state, "_asarray": np.asarray,
+            "_T": _T,
+            "_tvjp": _tvjp,
+            "_view": _view,
+            "_acc": _acc,
+            "_ver": version,
+            "_st": array_mode.state,
+            "_asarray": np.asarray,
         }
         self.kinds: dict[str, str] = {}  # env name -> "obj" | "node" | "const" | "live"
         self._ids: dict[tuple, str] = {}
@@ -99,8 +108,10 @@ class Program:
 def build(rec: Recorder, flat: list[Any], result: Any) -> Program:
     prog = Program()
     for i, x in enumerate(flat):
-        prog.emit(f"a{i} = X[{i}].data" if isinstance(x, Tensor) else f"a{i} = X[{i}]",
-                  f"input {_shape(x)}")
+        prog.emit(
+            f"a{i} = X[{i}].data" if isinstance(x, Tensor) else f"a{i} = X[{i}]",
+            f"input {_shape(x)}",
+        )
     prog.emit("E = _ver.epoch")
 
     def expr(src: tuple, tensor: bool = False) -> str:
@@ -112,6 +123,10 @@ def build(rec: Recorder, flat: list[Any], result: Any) -> Program:
         if kind == "live":
             n = prog.name("L", src[1], "live")
             return n if tensor else f"{n}.data"
+        if kind == "view":
+            _, base, shape, strides, off, dtype = src
+            d = prog.name("D", dtype, "obj")
+            return f"_view({expr(base)}, {shape}, {strides}, {off}, {d})"
         if kind == "seq":
             inner = ", ".join(expr(s, tensor) for s in src[2])
             return f"({inner},)" if src[1] is tuple else f"[{inner}]"
@@ -139,8 +154,9 @@ def build(rec: Recorder, flat: list[Any], result: Any) -> Program:
             o = prog.name("O", fn, "obj")
             prog.opaque.append(fn)
             args = [expr(s, True) for s in asrc] + [f"{k}={expr(s, True)}" for k, s in ksrc.items()]
-            r = f"r{len(results)}"
-            results[id(out)] = r
+            r = f"r{len(prog.opaque)}"
+            if not (out is None or isinstance(out, (bool, int, float, str))):
+                results[id(out)] = r
             prog.emit(f"{r} = {o}({', '.join(args)})", f"{getattr(fn, '__qualname__', fn)}")
             for n, path in res:
                 prog.emit(f"v{n} = {r}{path}")
@@ -233,9 +249,11 @@ def _out_expr(prog: Program, rec: Recorder, x: Any, results: dict[int, str]) -> 
         inner = ", ".join(_out_expr(prog, rec, e, results) for e in x)
         return f"({inner},)" if isinstance(x, tuple) else f"[{inner}]"
     if isinstance(x, dict):
-        return "{" + ", ".join(
-            f"{k!r}: {_out_expr(prog, rec, v, results)}" for k, v in x.items()
-        ) + "}"
+        return (
+            "{"
+            + ", ".join(f"{k!r}: {_out_expr(prog, rec, v, results)}" for k, v in x.items())
+            + "}"
+        )
     if x is None or isinstance(x, (bool, int, float, str)):
         return repr(x)
     raise Unsupported(f"the function returns a {type(x).__name__}")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,6 +18,15 @@ from minigrad.core.autograd import Function, Tensor
 _active: list[Recorder | None] = [None]
 
 # Reading a tensor's value into Python: a later call could branch differently.
+# Helpers that compute an op's parameters from its arguments in plain Python / NumPy:
+# replayed whole, so a new argument gives new parameters.
+REPLAYED_HELPERS = (
+    ("minigrad.nn.functional.loss_cross_entropy", "index_target"),
+    ("minigrad.models._layers", "attention_blocked"),
+    ("minigrad.models._layers", "additive_attention_mask"),
+    ("minigrad.models.gpt2", "shifted_labels"),
+    ("minigrad.tensor", "_constructor_array"),  # ``Tensor(array)`` copies its argument
+)
 VALUE_READS = ("item", "numpy", "tolist", "__bool__", "__int__", "__float__", "__index__")
 
 
@@ -35,7 +45,6 @@ def _subclasses(cls: type) -> list[type]:
 
 def _opaque_targets() -> list[tuple[Any, str]]:
     from minigrad.nn import utils as nn_utils
-    from minigrad.nn.functional import loss_cross_entropy as loss_ce
     from minigrad.optim.lr_scheduler import LRScheduler
     from minigrad.optim.optimizer import Optimizer
 
@@ -45,8 +54,15 @@ def _opaque_targets() -> list[tuple[Any, str]]:
     for c in _subclasses(LRScheduler):
         targets += [(c, "step")] if "step" in c.__dict__ else []
     targets += [(nn_utils, "clip_grad_norm_"), (nn_utils, "clip_grad_value_")]
-    # Python that turns an argument into an op's parameters (checks, index grids).
-    targets += [(loss_ce, "index_target")]
+    # Python that turns an argument into an op's parameters (checks, index grids, masks),
+    # patched in every minigrad module that imported it.
+    for module_name, name in REPLAYED_HELPERS:
+        if module_name not in sys.modules:
+            continue  # not imported: nothing can call it
+        f = getattr(sys.modules[module_name], name)
+        for mod in list(sys.modules.values()):
+            if getattr(mod, "__name__", "").startswith("minigrad.") and mod.__dict__.get(name) is f:
+                targets.append((mod, name))
     return targets
 
 
@@ -74,7 +90,9 @@ def recording(rec: Recorder) -> Iterator[None]:
     saved: list[tuple[Any, str, Any]] = []
 
     def patch(owner: Any, name: str, new: Any) -> None:
-        saved.append((owner, name, owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name)))
+        saved.append(
+            (owner, name, owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name))
+        )
         setattr(owner, name, new)
 
     orig_apply = Function.__dict__["apply"].__func__
@@ -104,7 +122,11 @@ def recording(rec: Recorder) -> Iterator[None]:
     patch(autograd_pkg, "run_backward", run_backward)
 
     for owner, name in _opaque_targets():
-        patch(owner, name, _opaque(rec, owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name)))
+        patch(
+            owner,
+            name,
+            _opaque(rec, owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name)),
+        )
 
     for name in VALUE_READS:
         patch(Tensor, name, _value_read(rec, Tensor.__dict__[name], name))

@@ -92,13 +92,25 @@ class Recorder:
                 return ("v", self.producer[id(x)])
             if id(x) in self.arg_of:
                 return ("arg", self.arg_of[id(x)])
+            view = self.view_of(x) if isinstance(x, np.ndarray) else None
+            if view is not None:
+                return view
             self.keep.append(x)
             return ("const", x)
-        if isinstance(x, (tuple, list)) and any(
-            isinstance(e, (Tensor, np.ndarray)) for e in x
-        ):
+        if isinstance(x, (tuple, list)) and any(isinstance(e, (Tensor, np.ndarray)) for e in x):
             return ("seq", type(x), tuple(self.source(e) for e in x))
         return ("const", x)
+
+    def view_of(self, x: np.ndarray) -> tuple | None:
+        """A NumPy view (``labels.reshape(-1)``) of a recorded array: rebuilt at replay
+        on the new array, with the same shape, strides and offset."""
+        b = x.base
+        while isinstance(b, np.ndarray):
+            if (id(b) in self.producer or id(b) in self.arg_of) and b.flags.c_contiguous:
+                off = x.__array_interface__["data"][0] - b.__array_interface__["data"][0]
+                return ("view", self.source(b), x.shape, x.strides, off, x.dtype)
+            b = b.base
+        return None
 
     def check_epoch(self, what: str) -> None:
         if version.epoch != self.epoch and self.broken is None:
@@ -128,7 +140,9 @@ class Recorder:
             self.node_value[id(node)] = len(self.instrs)
             self.keep.append(node)
         tensor_out = isinstance(out, Tensor)
-        self.instrs.append(("fwd", cls, fwd, srcs, psrc, node, n, type(arr) is np.ndarray, tensor_out))
+        self.instrs.append(
+            ("fwd", cls, fwd, srcs, psrc, node, n, type(arr) is np.ndarray, tensor_out)
+        )
         return out
 
     def on_opaque(self, fn: Any, args: tuple, kwargs: dict) -> Any:
@@ -170,8 +184,9 @@ class Recorder:
         self.modules[id(module)] = module
 
     # ------------------------------------------------------------------ backward
-    def on_backward(self, orig: Any, roots: Any, root_grads: Any, retain: bool, create: bool,
-                    inputs: Any = None) -> Any:
+    def on_backward(
+        self, orig: Any, roots: Any, root_grads: Any, retain: bool, create: bool, inputs: Any = None
+    ) -> Any:
         if create or inputs is not None:
             raise Unsupported("create_graph=True or autograd.grad(inputs=...) in the function")
         if anomaly._state.enabled:
