@@ -160,6 +160,10 @@ def build(rec: Recorder, flat: list[Any], result: Any) -> Program:
             prog.emit(f"{r} = {o}({', '.join(args)})", f"{getattr(fn, '__qualname__', fn)}")
             for n, path in res:
                 prog.emit(f"v{n} = {r}{path}")
+        elif ins[0] == "setgrad":
+            _, ref, src = ins
+            value = "None" if src is None else expr(src, True)
+            prog.emit(f"{expr(ref, True)}.grad = {value}", "a .grad set in the body")
         else:
             _emit_backward(prog, rec, ins[1], expr)
     prog.emit(f"return {_out_expr(prog, rec, result, results)}")

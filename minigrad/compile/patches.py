@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import minigrad.autograd as autograd_pkg
-from minigrad.compile.recorder import Recorder, Unsupported
+from minigrad.compile.recorder import Recorder, Unsupported, _where
 from minigrad.core.autograd import Function, Tensor
 
 _active: list[Recorder | None] = [None]
@@ -130,6 +130,25 @@ def recording(rec: Recorder) -> Iterator[None]:
 
     for name in VALUE_READS:
         patch(Tensor, name, _value_read(rec, Tensor.__dict__[name], name))
+
+    slot = Tensor.__dict__["grad"]  # the slot's descriptor
+
+    def get_grad(self: Tensor) -> Any:
+        if not rec.paused and rec.broken is None:
+            rec.broken = (
+                f"the body reads .grad of a tensor of shape {tuple(self.data.shape)} at "
+                f"{_where()}: gradients are read by the optimizer's step, not replayed ops"
+            )
+        return slot.__get__(self, Tensor)
+
+    def set_grad(self: Tensor, value: Any) -> None:
+        # Only a leaf that requires grad has a gradient to reset (a new Tensor's
+        # ``__init__`` sets its ``grad`` before its flags).
+        if not rec.paused and rec.broken is None and getattr(self, "_requires_grad", False):
+            rec.on_grad_set(self, value)
+        slot.__set__(self, value)
+
+    patch(Tensor, "grad", property(get_grad, set_grad))
 
     orig_call = Module.__dict__["__call__"]
 

@@ -133,6 +133,9 @@ class Recorder:
         finally:
             self.paused -= 1
         self.check_epoch(f"inside {cls.__name__}")
+        if not isinstance(out, (Tensor, np.ndarray, np.generic)):
+            self.broken = self.broken or f"{cls.__name__} returned a {type(out).__name__}"
+            return out
         arr = out.data if isinstance(out, Tensor) else out
         node = out.grad_fn if isinstance(out, Tensor) else None
         n = self.new_value(arr)
@@ -179,6 +182,17 @@ class Recorder:
                 f"{what} on a tensor of shape {tuple(t.shape)} at {_where()}: Python read a "
                 "tensor value, so later calls could take another branch"
             )
+
+    def on_grad_set(self, t: Tensor, value: Any) -> None:
+        """``t.grad = value`` in the body (``x.grad = None``): replayed as it is."""
+        try:
+            src = None if value is None else self.source(value)
+        except Unsupported as e:
+            self.broken = self.broken or str(e)
+            return
+        ref = ("arg", self.leaf_arg[id(t)]) if id(t) in self.leaf_arg else ("live", t)
+        self.keep.append(t)
+        self.instrs.append(("setgrad", ref, src))
 
     def on_module(self, module: Any) -> None:
         self.modules[id(module)] = module
