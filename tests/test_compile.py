@@ -258,3 +258,53 @@ def test_decorator_forms_and_reference_mode() -> None:
         assert f(mg.ones(2)).tolist() == [2.0, 2.0]
     finally:
         mg.set_reference_mode(False)
+
+
+def test_grad_reset_in_body_is_replayed_and_grad_read_is_eager() -> None:
+    x = mg.randn(16, requires_grad=True)
+
+    def step() -> None:
+        x.grad = None  # replayed: no accumulation across calls
+        (x * 0.9 + 0.1).tanh().sin().sum().backward()
+
+    fn = mg.compile(step)
+    for _ in range(4):
+        fn()
+    want = x.grad.data.copy()
+    step()
+    assert np.array_equal(x.grad.data, want)
+    assert next(iter(fn.cache.values())).replays == 2
+
+    def manual() -> None:
+        (x * 2).sum().backward()
+        x.grad.data[:] = 0  # reads .grad: stays eager
+
+    fm = mg.compile(manual, warn=False)
+    for _ in range(3):
+        fm()
+    assert ".grad" in next(iter(fm.cache.values())).eager_reason
+
+
+def test_optimizer_option_guard() -> None:
+    m = nn.Linear(3, 2)
+    opt = mg.optim.SGD(m.parameters(), lr=0.1)
+    x = mg.randn(4, 3)
+
+    def step() -> None:
+        opt.zero_grad()
+        m(x).sum().backward()
+        opt.step()
+
+    fn = mg.compile(step)
+    for _ in range(3):
+        fn()
+    entry = next(iter(fn.cache.values()))
+    assert entry.replays == 1
+    opt.param_groups[0]["lr"] = 0.05  # read live: the same program
+    fn()
+    assert entry.replays == 2
+    opt.param_groups[0]["momentum"] = 0.9  # an option: recorded anew
+    w0 = m.weight.data.copy()
+    fn()
+    assert entry.replays == 2 and entry.run is None
+    assert not np.array_equal(w0, m.weight.data)

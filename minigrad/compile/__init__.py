@@ -77,26 +77,39 @@ def _flatten(x: Any, flat: list, key: list) -> None:
         key.append(("id", id(x)))
 
 
+_LIVE_OPTIONS = ("params", "lr", "initial_lr")  # read live by step(): not guarded
+
+
 def _optimizer_print(opt: Any) -> tuple:
     """An optimizer's parameter set and options, the learning rate aside (read live)."""
-    out = []
-    for g in opt.param_groups:
-        opts = tuple(
-            (k, v)
-            for k, v in sorted(g.items())
-            if k not in ("params", "lr", "initial_lr")
-            and isinstance(v, (bool, int, float, str, tuple, type(None)))
+    return tuple(
+        (
+            tuple(map(id, g["params"])),
+            tuple(k for k in g if k not in _LIVE_OPTIONS),
+            tuple(g[k] for k in g if k not in _LIVE_OPTIONS),
         )
-        out.append((tuple(id(p) for p in g["params"]), opts))
-    return tuple(out)
+        for g in opt.param_groups
+    )
+
+
+def _optimizer_same(opt: Any, want: tuple) -> bool:
+    groups = opt.param_groups
+    if len(groups) != len(want):
+        return False
+    for g, (ids, keys, values) in zip(groups, want):
+        if tuple(map(id, g["params"])) != ids or tuple(map(g.get, keys)) != values:
+            return False
+        if len(g) != len(keys) + sum(k in g for k in _LIVE_OPTIONS):
+            return False  # an option was added
+    return True
 
 
 def _module_print(m: Any) -> tuple:
     """A module's mode and which tensors are its own parameters and buffers."""
     return (
         m.training,
-        tuple(id(p) for p in m._parameters.values()),
-        tuple(id(b) for b in m._buffers.values()),
+        tuple(map(id, m._parameters.values())),
+        tuple(map(id, m._buffers.values())),
     )
 
 
@@ -162,7 +175,7 @@ class _Entry:
             elif kind == "module":
                 if _module_print(obj) != want:
                     return False
-            elif _optimizer_print(obj) != want:
+            elif not _optimizer_same(obj, want):
                 return False
         return True
 
