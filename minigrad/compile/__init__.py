@@ -49,7 +49,7 @@ from minigrad import fast
 from minigrad.compile import patches
 from minigrad.compile.codegen import Program, build
 from minigrad.compile.recorder import Recorder, Unsupported
-from minigrad.core.autograd import Tensor
+from minigrad.core.autograd import Function, Tensor
 from minigrad.core.grad_mode import _state
 from minigrad.fast import array_mode
 
@@ -162,6 +162,7 @@ class _Entry:
         self.first: Program | None = None
         self.program: Program | None = None
         self.run: Callable[[list], Any] | None = None
+        self.namespace: dict[str, Any] = {}
         self.eager_reason: str | None = None
         self.guards: list = []
         self.replays = 0
@@ -212,10 +213,12 @@ class CompiledFunction:
         if entry.run is not None:
             if entry.guards_ok():
                 entry.replays += 1
+                prev = entry.namespace["_P"] = Function.__dict__["saved_tensors"]
                 try:
                     return entry.run(flat)
                 finally:
                     array_mode.state.active = False
+                    Function.saved_tensors = prev
             entry.first = entry.program = entry.run = None  # a guard failed: record anew
         return self._record(entry, flat, args, kwargs)
 
@@ -240,7 +243,7 @@ class CompiledFunction:
             return self._give_up(entry, why, out)
         namespace: dict[str, Any] = dict(prog.env)
         exec(prog.source(), namespace)  # noqa: S102 (our own generated code)
-        entry.program, entry.run = prog, namespace["program"]
+        entry.program, entry.run, entry.namespace = prog, namespace["program"], namespace
         entry.guards = [
             ("live", t, (t.data.shape, t.data.dtype, t._requires_grad)) for t in prog.live
         ]

@@ -38,6 +38,19 @@ def _tvjp(node: Function, grad: Any) -> tuple:
     return tuple(g.data if isinstance(g, Tensor) else g for g in out)
 
 
+def _replay_saved(self: Function) -> tuple:
+    """``saved_tensors`` while a program's backward runs: its nodes hold the arrays their
+    forward just saved (raw), and nothing was written in place in between (a recording
+    with an in-place write is refused), so the version check has nothing to find."""
+    saved = self._saved
+    if array_mode.state.active:
+        return saved
+    return tuple(s if isinstance(s, Tensor) else _T(s) for s in saved)
+
+
+_FAST_SAVED = property(_replay_saved)
+
+
 def _acc(leaf: Tensor, g: Any, steal: bool) -> None:
     """The engine's accumulation into ``leaf.grad`` (cast to the leaf's dtype; the first
     gradient kept as it is when the eager run kept it, else copied; then added)."""
@@ -79,6 +92,8 @@ class Program:
             "_ver": version,
             "_st": array_mode.state,
             "_asarray": np.asarray,
+            "_Fn": Function,
+            "_FAST": _FAST_SAVED,
         }
         self.kinds: dict[str, str] = {}  # env name -> "obj" | "node" | "const" | "live"
         self._ids: dict[tuple, str] = {}
@@ -112,7 +127,6 @@ def build(rec: Recorder, flat: list[Any], result: Any) -> Program:
             f"a{i} = X[{i}].data" if isinstance(x, Tensor) else f"a{i} = X[{i}]",
             f"input {_shape(x)}",
         )
-    prog.emit("E = _ver.epoch")
 
     def expr(src: tuple, tensor: bool = False) -> str:
         kind = src[0]
@@ -147,8 +161,6 @@ def build(rec: Recorder, flat: list[Any], result: Any) -> Program:
             if np.ndim(rec.values[n]) == 0 and _t:
                 call = f"_asarray({call})"
             prog.emit(f"v{n} = {call}", f"{cls.__name__}.forward -> {_shape(rec.values[n])}")
-            if node is not None:
-                prog.emit(f"{ctx}._epoch = E")
         elif ins[0] == "opaque":
             _, fn, asrc, ksrc, res, out = ins
             o = prog.name("O", fn, "obj")
@@ -191,6 +203,7 @@ def _emit_backward(prog: Program, rec: Recorder, bwd: BackwardRecord, expr: Any)
     unique: dict[str, bool] = {}  # gradient variable -> no other value is the same array
     pos = 0
     prog.emit("_st.active = True", "backward: nodes in the engine's order")
+    prog.emit("_Fn.saved_tensors = _FAST", "saved arrays handed back as they are")
     for node, is_tuple, nones in bwd.calls:
         parts = contrib.pop(id(node), [])
         if not parts:
@@ -224,6 +237,7 @@ def _emit_backward(prog: Program, rec: Recorder, bwd: BackwardRecord, expr: Any)
             else:
                 leaves.setdefault(id(nxt), (nxt, []))[1].append(o)
     prog.emit("_st.active = False")
+    prog.emit("_Fn.saved_tensors = _P")
     for leaf, parts in leaves.values():
         total = parts[0]
         for p in parts[1:]:
