@@ -308,3 +308,21 @@ def test_optimizer_option_guard() -> None:
     fn()
     assert entry.replays == 2 and entry.run is None
     assert not np.array_equal(w0, m.weight.data)
+
+
+def test_rebound_closure_name_records_anew() -> None:
+    w = mg.randn(3, requires_grad=True)
+    x = mg.ones(3)
+
+    def step() -> mg.Tensor:
+        w.grad = None
+        loss = (x * w).sum()
+        loss.backward()
+        return loss
+
+    fn = mg.compile(step)
+    for _ in range(3):
+        fn()
+    x = mg.ones(3) * 2  # a new batch bound to the same name: not a stale replay
+    fn()
+    assert np.array_equal(w.grad.data, np.full(3, 2, np.float32))

@@ -22,7 +22,8 @@ step on batches of one shape -- that bookkeeping gives the same answer each time
 Guards, checked at every replay: the parameters (live tensors) keep their shapes,
 dtypes and ``requires_grad``; every module called keeps its ``training`` flag; every
 optimizer keeps its parameter set and options (the learning rate is read live, so a
-scheduler needs no new program). A failed guard records a new program; the cache holds
+scheduler needs no new program); the function's closure cells and the globals it reads
+still name the same objects. A failed guard records a new program; the cache holds
 ``cache_size`` signatures. Python that reads a tensor's value (``item()``, ``bool(t)``,
 ``numpy()``, ``float(t)``...), in-place writes in the body, hooks, anomaly mode,
 ``create_graph`` or a result that still carries its graph make the signature run
@@ -155,6 +156,25 @@ def _what(x: Any) -> str:
     return type(x).__name__
 
 
+_MISSING = object()
+
+
+def _name_guards(fn: Any) -> list:
+    """What the function's own names refer to (closure cells, globals it reads): a name
+    bound to another object -- a new batch ``x``, another ``model`` -- is a new program."""
+    code, guards = getattr(fn, "__code__", None), []
+    for cell in getattr(fn, "__closure__", None) or ():
+        try:
+            guards.append(("cell", cell, cell.cell_contents))
+        except ValueError:  # an empty cell
+            continue
+    glob = getattr(fn, "__globals__", {})
+    for name in code.co_names if code is not None else ():
+        if name in glob and not isinstance(glob[name], type(np)):
+            guards.append(("global", (glob, name), glob[name]))
+    return guards
+
+
 class _Entry:
     """One signature: its recordings, its compiled program, or why it runs eagerly."""
 
@@ -172,6 +192,12 @@ class _Entry:
         for kind, obj, want in self.guards:
             if kind == "live":
                 if (obj.data.shape, obj.data.dtype, obj._requires_grad) != want:
+                    return False
+            elif kind == "cell":
+                if obj.cell_contents is not want:
+                    return False
+            elif kind == "global":
+                if obj[0].get(obj[1], _MISSING) is not want:
                     return False
             elif kind == "module":
                 if _module_print(obj) != want:
@@ -250,6 +276,7 @@ class CompiledFunction:
         entry.guards += [("module", m, _module_print(m)) for m in rec.modules.values()]
         for opt in patches.optimizers_in(rec):
             entry.guards.append(("optim", opt, _optimizer_print(opt)))
+        entry.guards += _name_guards(self.fn)
         return out
 
     def _give_up(self, entry: _Entry, why: str, out: Any) -> Any:
