@@ -326,3 +326,22 @@ def test_rebound_closure_name_records_anew() -> None:
     x = mg.ones(3) * 2  # a new batch bound to the same name: not a stale replay
     fn()
     assert np.array_equal(w.grad.data, np.full(3, 2, np.float32))
+
+
+def test_random_tensor_in_body_is_drawn_afresh() -> None:
+    w = mg.ones(4, requires_grad=True)
+
+    def step() -> mg.Tensor:
+        w.grad = None
+        noise = mg.randn(4)
+        loss = (w * noise).sum()
+        loss.backward()
+        return loss
+
+    fn = mg.compile(step)
+    mg.manual_seed(3)
+    got = [fn().data.copy() for _ in range(5)] + [w.grad.data.copy()]
+    mg.manual_seed(3)
+    want = [step().data.copy() for _ in range(5)] + [w.grad.data.copy()]
+    assert all(a.tobytes() == b.tobytes() for a, b in zip(got, want))
+    assert next(iter(fn.cache.values())).replays == 3

@@ -26,6 +26,9 @@ REPLAYED_HELPERS = (
     ("minigrad.models._layers", "additive_attention_mask"),
     ("minigrad.models.gpt2", "shifted_labels"),
     ("minigrad.tensor", "_constructor_array"),  # ``Tensor(array)`` copies its argument
+    # random tensors made in the body: drawn afresh at every replay, in eager order
+    *(("minigrad.creation", f) for f in ("rand", "randn", "randint", "randperm")),
+    *(("minigrad.creation", f) for f in ("rand_like", "randn_like")),
 )
 VALUE_READS = ("item", "numpy", "tolist", "__bool__", "__int__", "__float__", "__index__")
 
@@ -61,9 +64,14 @@ def _opaque_targets() -> list[tuple[Any, str]]:
             continue  # not imported: nothing can call it
         f = getattr(sys.modules[module_name], name)
         for mod in list(sys.modules.values()):
-            if getattr(mod, "__name__", "").startswith("minigrad.") and mod.__dict__.get(name) is f:
+            if _ours(mod) and mod.__dict__.get(name) is f:
                 targets.append((mod, name))
     return targets
+
+
+def _ours(mod: Any) -> bool:
+    name = getattr(mod, "__name__", None)
+    return isinstance(name, str) and (name == "minigrad" or name.startswith("minigrad."))
 
 
 def optimizers_in(rec: Recorder) -> list[Any]:

@@ -72,7 +72,7 @@ class Recorder:
         """Where an op's input comes from: ("v", n) an earlier result, ("arg", i) an
         argument's array, ("live", tensor) a tensor from outside read at replay time,
         ("const", obj) anything else (compared between two recordings)."""
-        if id(x) in self.producer and not isinstance(x, (bool, int, float, str)):
+        if id(x) in self.producer and not isinstance(x, (Tensor, bool, int, float, str)):
             return ("v", self.producer[id(x)])
         if isinstance(x, Tensor):
             arr = x.data
