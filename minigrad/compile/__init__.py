@@ -260,12 +260,16 @@ class CompiledFunction:
             prog = build(rec, flat, out)
             prog.fn = self.fn
         except Unsupported as e:
+            rec.release()
             return self._give_up(entry, str(e), out)
         if entry.first is None:
             entry.first = prog
+            rec.release()
             return out
         why = _same_program(entry.first, prog)
+        entry.first = None  # compared: only the second recording is kept
         if why is not None:
+            rec.release()
             return self._give_up(entry, why, out)
         namespace: dict[str, Any] = dict(prog.env)
         exec(prog.source(), namespace)  # noqa: S102 (our own generated code)
@@ -277,6 +281,7 @@ class CompiledFunction:
         for opt in patches.optimizers_in(rec):
             entry.guards.append(("optim", opt, _optimizer_print(opt)))
         entry.guards += _name_guards(self.fn)
+        rec.release()
         return out
 
     def _give_up(self, entry: _Entry, why: str, out: Any) -> Any:

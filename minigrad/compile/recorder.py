@@ -62,6 +62,13 @@ class Recorder:
         self.keep: list[Any] = []  # objects held so their ids stay unique while recording
         self.called: set[int] = set()  # ids of the nodes a recorded backward ran
 
+    def release(self) -> None:
+        """Drop what the recording held (every array it saw), once the program is built."""
+        self.values.clear()
+        self.keep.clear()
+        self.producer.clear()
+        self.instrs.clear()
+
     # ------------------------------------------------------------------ values
     def new_value(self, arr: Any) -> int:
         self.values.append(arr)
