@@ -11,6 +11,7 @@ reading the static graph: ``compiled.explain()`` prints it.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,9 @@ from minigrad.autograd import version
 from minigrad.compile.recorder import BackwardRecord, Recorder, Unsupported
 from minigrad.core.autograd import Function, Tensor
 from minigrad.fast import array_mode
+
+
+_LOCAL = re.compile(r"\b(?:v\d+|g\d+_\d+|a\d+|r\d+)\b")  # the program's own values
 
 
 def _T(arr: Any) -> Tensor:
@@ -115,8 +119,23 @@ class Program:
         self.lines.append(line)
         self.notes.append(note)
 
+    def freeing(self) -> list[str]:
+        """The lines with ``del`` after each value's last use: as in eager, an
+        intermediate is freed once nothing needs it (the peak memory stays eager's)."""
+        last: dict[str, int] = {}
+        for i, ln in enumerate(self.lines):
+            for name in _LOCAL.findall(ln):
+                last[name] = i
+        out: list[str] = []
+        for i, ln in enumerate(self.lines):
+            out.append(ln)
+            dead = [n for n, j in last.items() if j == i and not ln.startswith("return")]
+            if dead:
+                out.append(f"del {', '.join(dead)}")
+        return out
+
     def source(self) -> str:
-        body = "\n".join(f"    {ln}" for ln in self.lines) or "    pass"
+        body = "\n".join(f"    {ln}" for ln in self.freeing()) or "    pass"
         return f"def program(X):\n{body}\n"
 
 
