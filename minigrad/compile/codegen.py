@@ -22,7 +22,6 @@ from minigrad.compile.recorder import BackwardRecord, Recorder, Unsupported
 from minigrad.core.autograd import Function, Tensor
 from minigrad.fast import array_mode
 
-
 _LOCAL = re.compile(r"\b(?:v\d+|g\d+_\d+|a\d+|r\d+)\b")  # the program's own values
 
 
