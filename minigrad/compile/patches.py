@@ -24,6 +24,7 @@ REPLAYED_HELPERS = (
     ("minigrad.nn.functional.loss_cross_entropy", "index_target"),
     ("minigrad.models._layers", "attention_blocked"),
     ("minigrad.models._layers", "additive_attention_mask"),
+    ("minigrad.models.cache", "build_mask"),
     ("minigrad.models.gpt2", "shifted_labels"),
     ("minigrad.tensor", "_constructor_array"),  # ``Tensor(array)`` copies its argument
     # random tensors made in the body: drawn afresh at every replay, in eager order
@@ -60,9 +61,9 @@ def _opaque_targets() -> list[tuple[Any, str]]:
     # Python that turns an argument into an op's parameters (checks, index grids, masks),
     # patched in every minigrad module that imported it.
     for module_name, name in REPLAYED_HELPERS:
-        if module_name not in sys.modules:
-            continue  # not imported: nothing can call it
-        f = getattr(sys.modules[module_name], name)
+        f = getattr(sys.modules.get(module_name), name, None)
+        if f is None:
+            continue  # not imported (nothing can call it), or not in this version
         for mod in list(sys.modules.values()):
             if _ours(mod) and mod.__dict__.get(name) is f:
                 targets.append((mod, name))
