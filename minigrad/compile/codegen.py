@@ -171,6 +171,7 @@ def build(rec: Recorder, flat: list[Any], result: Any) -> Program:
             f = prog.name("F", fwd, "obj")
             if node is not None:
                 ctx = prog.name("N", node, "node")
+                node.needs_input_grad = rec.needs[id(node)]  # reused by every replay
             else:
                 k = prog.name("K", cls, "obj")
                 ctx = f"{k}.__new__({k})"

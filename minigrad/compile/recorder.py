@@ -61,6 +61,7 @@ class Recorder:
         self.epoch = version.epoch
         self.keep: list[Any] = []  # objects held so their ids stay unique while recording
         self.called: set[int] = set()  # ids of the nodes a recorded backward ran
+        self.needs: dict[int, Any] = {}  # id(node) -> its needs_input_grad at creation
 
     def release(self) -> None:
         """Drop what the recording held (every array it saw), once the program is built."""
@@ -149,6 +150,7 @@ class Recorder:
         if node is not None:
             self.node_value[id(node)] = len(self.instrs)
             self.keep.append(node)
+            self.needs[id(node)] = node.needs_input_grad  # ``release`` may clear it
         tensor_out = isinstance(out, Tensor)
         self.instrs.append(
             ("fwd", cls, fwd, srcs, psrc, node, n, type(arr) is np.ndarray, tensor_out)
