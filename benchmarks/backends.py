@@ -40,12 +40,13 @@ from typing import Any
 import numpy as np
 
 PEER_KEYS = ("mygrad", "dezero", "autograd")
-CPU_KEYS = ("minigrad", "numpy", "torch-cpu", *PEER_KEYS)
+CPU_KEYS = ("minigrad", "minigrad-compiled", "numpy", "torch-cpu", *PEER_KEYS)
 CUDA_KEYS = ("cuda-fp32", "cuda-bf16", "cuda-compile")
 # The peers' PyPI names and the versions the suite pins (the ``bench`` extra).
 PEER_PINS = {"mygrad": "mygrad==2.5.0", "dezero": "dezero==0.0.13", "autograd": "autograd==1.9.1"}
 LABELS = {
     "minigrad": "minigrad (NumPy, CPU)",
+    "minigrad-compiled": "minigrad.compile (NumPy, CPU)",
     "numpy": "NumPy by hand (CPU)",
     "torch-cpu": "PyTorch eager CPU",
     "mygrad": "MyGrad (CPU)",
@@ -73,7 +74,7 @@ class Backend:
             self.lib = _import_peer(key)
             if self.lib is None:
                 self.missing = f"skipped ({key} not installed: pip install {PEER_PINS[key]})"
-        elif key == "minigrad":
+        elif key in ("minigrad", "minigrad-compiled"):
             import minigrad
             import minigrad.nn
             import minigrad.optim
@@ -146,6 +147,11 @@ class Backend:
         """``torch.compile(fn)`` for the compile row; everything else runs eagerly."""
         return self.lib.compile(fn) if self.key == "cuda-compile" else fn
 
+    def compile_step(self, fn: Callable[[], Any]) -> Callable[[], Any]:
+        """``minigrad.compile`` of the whole step (forward, backward, optimizer) for the
+        compiled row; the step itself everywhere else."""
+        return self.lib.compile(fn) if self.key == "minigrad-compiled" else fn
+
     def gemm_dtype(self) -> Any:
         return self.lib.bfloat16 if self.key in ("cuda-bf16", "cuda-compile") else None
 
@@ -195,7 +201,7 @@ def train_step(
         loss.backward()
         opt.step()
 
-    return step
+    return backend.compile_step(step)
 
 
 def inference_step(

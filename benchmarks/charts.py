@@ -18,6 +18,7 @@ from benchmarks.spec import RATE_UNITS
 
 COLORS = {
     "minigrad": "#d62728",
+    "minigrad-compiled": "#ff7f0e",
     "numpy": "#ff9896",
     "torch-cpu": "#1f77b4",
     "mygrad": "#8c564b",

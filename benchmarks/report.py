@@ -140,6 +140,31 @@ def evaluate_targets(by: dict[tuple[str, str], dict[str, Any]]) -> list[dict[str
                     note,
                 )
             )
+        comp = ok(name, "minigrad-compiled")
+        if "compiled_ratio" in w.targets:
+            goal = w.targets["compiled_ratio"]
+            ratio = comp.get("ratio_to_torch_cpu") if comp else None
+            best = comp.get("best_ratio_to_torch_cpu") if comp else None
+            out.append(
+                _target(
+                    f"{name}: time minigrad.compile / PyTorch CPU",
+                    f"≤ {goal}",
+                    ratio,
+                    None if ratio is None else ratio <= goal,
+                    "" if best is None else f"fastest samples: {best:.3g}",
+                )
+            )
+        if "compiled_floor" in w.targets:
+            floor, goal = ok(name, "numpy"), w.targets["compiled_floor"]
+            val = comp["median_s"] / floor["median_s"] if comp and floor else None
+            out.append(
+                _target(
+                    f"{name}: time minigrad.compile / hand-written NumPy",
+                    f"≤ {goal}",
+                    val,
+                    None if val is None else val <= goal,
+                )
+            )
         if "floor" in w.targets:
             floor, goal = ok(name, "numpy"), w.targets["floor"]
             val = mg["median_s"] / floor["median_s"] if mg and floor else None

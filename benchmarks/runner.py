@@ -237,7 +237,10 @@ def _run_jobs(
     return rows
 
 
-CPU_ORDER = ("minigrad", "torch-cpu", "numpy", *PEER_KEYS)
+CPU_ORDER = ("minigrad", "minigrad-compiled", "torch-cpu", "numpy", *PEER_KEYS)
+
+
+NUMPY_KEYS = ("minigrad", "minigrad-compiled", "numpy", *PEER_KEYS)  # one worker runs them
 
 
 def _cpu_job_order(names: list[str], has: dict[str, list[str]], quick: bool) -> list[tuple]:
@@ -298,7 +301,7 @@ def run_suite(args: argparse.Namespace) -> int:
     has = {k: [n for n in names if k in WORKLOADS[n].backends] for k in LABELS}
     cpu_jobs = _cpu_job_order(names, has, args.quick)
     cuda_jobs = [(n, k) for n in names for k in CUDA_KEYS if n in has[k] and args.device != "cpu"]
-    cpu_numpy = _worker("cpu-numpy", ["minigrad", "numpy", *PEER_KEYS], True, names, args)
+    cpu_numpy = _worker("cpu-numpy", [*NUMPY_KEYS], True, names, args)
     cpu_torch = _worker("cpu-torch", ["torch-cpu"], True, names, args)
     cpu_numpy.start()  # both import at once; they measure one after the other
     cpu_torch.start()
@@ -307,7 +310,7 @@ def run_suite(args: argparse.Namespace) -> int:
     cuda_facts: dict[str, Any] = {}
     # No bar where stderr is not a terminal (a log file): tqdm's disable=None.
     with tqdm(total=total, desc="benchmarks", unit="job", file=sys.stderr, disable=None) as bar:
-        by_key = {k: cpu_numpy for k in ("minigrad", "numpy", *PEER_KEYS)}
+        by_key = {k: cpu_numpy for k in NUMPY_KEYS}
         by_key["torch-cpu"] = cpu_torch
         rows = _pool_passes(_run_jobs(by_key, cpu_jobs, args.quick, bar))
         cuda_ok = bool(cpu_torch.facts.get("cuda_available"))

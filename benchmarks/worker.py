@@ -116,7 +116,7 @@ def run_job(job: dict[str, Any], backends: dict[str, Any]) -> dict[str, Any]:
         mem["method"] = "cuda (torch.cuda.max_memory_allocated over the step's start)"
     else:
         mem["rss_bytes"], mem["method"] = memory.rss_growth(built.step)
-        if b.key in ("minigrad", "numpy"):
+        if b.key in ("minigrad", "minigrad-compiled", "numpy"):
             mem["tracemalloc_bytes"] = memory.tracemalloc_growth(built.step)
     return {
         **timing,

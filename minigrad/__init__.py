@@ -63,6 +63,7 @@ from minigrad.tensor import Tensor
 from minigrad import cuda, nn, optim, utils  # noqa: E402  isort: skip
 from minigrad.serialization import load, save  # noqa: E402  isort: skip
 from minigrad.fast import is_reference_mode, set_reference_mode  # noqa: E402  isort: skip
+from minigrad.compile import compile  # noqa: E402, A004  isort: skip
 
 set_reference_mode(is_reference_mode())  # install the fast engine unless MINIGRAD_REFERENCE=1
 

@@ -258,10 +258,14 @@ class GPT2LMHeadModel(GPT2PreTrainedModel, GenerationMixin):
         logits = self.lm_head(hidden.last_hidden_state)
         loss = None
         if labels is not None:
-            lab = as_index_array(labels, "labels")
-            check_same_shape(as_index_array(input_ids, "input_ids"), lab, "labels")
-            # shift: append an ignored label and drop the first, so logits[t] ↔ labels[t+1]
-            pad = np.full((lab.shape[0], 1), IGNORE_INDEX, dtype=np.int64)
-            shifted = np.concatenate([lab[:, 1:], pad], axis=1)
-            loss = token_cross_entropy(logits, shifted)
+            loss = token_cross_entropy(logits, shifted_labels(labels, input_ids))
         return CausalLMOutputWithPast(loss, logits, hidden.past_key_values)
+
+
+def shifted_labels(labels: Any, input_ids: Any) -> np.ndarray:
+    """The causal LM targets: ``labels`` shifted left by one, with an ignored label
+    appended, so logits[t] is scored against labels[t+1]."""
+    lab = as_index_array(labels, "labels")
+    check_same_shape(as_index_array(input_ids, "input_ids"), lab, "labels")
+    pad = np.full((lab.shape[0], 1), IGNORE_INDEX, dtype=np.int64)
+    return np.concatenate([lab[:, 1:], pad], axis=1)
