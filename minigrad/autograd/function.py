@@ -49,8 +49,9 @@ def check_versions(node: Function, since: int) -> None:
     for arr in _saved_arrays(node):
         if arr is not None and version.written_since(arr, since):
             raise RuntimeError(
-                f"{node.name()}: one of the tensors saved for backward (shape {arr.shape}) "
-                f"was modified in place after it was saved (it is now at version "
+                f"{node.name()}: one of the variables needed for gradient computation has "
+                f"been modified by an inplace operation: a tensor saved for backward (shape "
+                f"{arr.shape}) was modified in place after it was saved (it is now at version "
                 f"{version.version_of(arr)}); its gradient would be wrong."
             )
 
@@ -102,6 +103,12 @@ Function._epoch = 0  # the in-place clock when the node saved its arrays
 # True for ops whose output may share memory with their input (views): an in-place
 # write to such an output changes the input too (see ``Tensor._inplace``).
 Function.is_view = False
+# True for ops whose PyTorch node saves its *output* for backward (amax, relu,
+# logsumexp, norm, prod...) even where minigrad's backward needs only a mask or the
+# input: an in-place write to the output then makes backward refuse, as PyTorch's
+# does (``Tensor._inplace`` marks the node, ``GraphTask.call`` checks the mark).
+Function.output_saved = False
+Function._output_written = False
 # The name a node shows when it is not the class name (``AddScalar`` shows ``Add``).
 Function.display_name = None
 Function.array_backward = False  # see ``minigrad/fast/array_mode.py``
@@ -111,3 +118,16 @@ Function.apply = classmethod(apply)
 Function.saved_tensors = property(saved_tensors)
 for _view in (primitives.Reshape, primitives.Permute, primitives.GetItem, BroadcastTo):
     _view.is_view = True  # the core's ops whose output may share the input's memory
+primitives.Amax.output_saved = True
+
+
+def check_output_unchanged(node: Function) -> None:
+    """Refuse to run the backward of a node whose output was written in place when
+    PyTorch's node saves that output (``output_saved``)."""
+    if node._output_written:
+        raise RuntimeError(
+            f"{node.name()}: one of the variables needed for gradient computation has been "
+            "modified by an inplace operation: the output of this op (which PyTorch saves "
+            "for backward) was changed in place after it was computed; use an out-of-place "
+            "op (y = y * 2) or .clone() the output first"
+        )

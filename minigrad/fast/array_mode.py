@@ -131,7 +131,7 @@ class ArrayModeTask:
                 return node.backward(node, grad.data if isinstance(grad, Tensor) else grad)
             finally:
                 state.active = False
-        if not isinstance(grad, Tensor):
+        if isinstance(grad, (np.ndarray, np.generic)):  # (a GradTuple stays as it is)
             grad = Tensor._from_op(np.asarray(grad), None)
         return node.backward(node, grad)
 
