@@ -13,8 +13,8 @@ import numpy as np
 
 from minigrad import ops
 from minigrad.device import check_device, to_arguments
-from minigrad.ops._util import cast
 from minigrad.ops.declare import tensor_members
+from minigrad.ops.helpers import cast
 from minigrad.tensor import Tensor
 
 

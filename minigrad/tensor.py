@@ -392,7 +392,7 @@ class RemovableHandle:
 def _filled(x: Tensor, value: Any) -> Tensor:
     """A tensor of x's shape and dtype holding ``value`` (broadcast): what ``fill_`` /
     ``copy_`` write. The old values of x do not flow into it; a tensor ``value`` does."""
-    from minigrad.ops._util import as_tensor, broadcast_to
+    from minigrad.ops.helpers import as_tensor, broadcast_to
 
     v = (
         as_tensor(value, x.dtype)

@@ -21,6 +21,7 @@ RUNS = [
     ("char_lstm.py", ["--steps", "20"], "pytorch"),
     ("minilm_similarity.py", ["--compare"], ""),
     ("finetune_minilm.py", ["--steps", "3"], ""),
+    ("translate.py", ["--steps", "20"], "held-out BLEU"),
 ]
 
 

@@ -159,3 +159,33 @@ def test_in_place_on_a_view_inside_a_graph_is_refused_by_name():
     yt[0:2].mul_(3)
     yt.sum().backward()
     np.testing.assert_array_equal(xt.grad.numpy(), [6.0, 6.0, 2.0])
+
+
+def test_backward_through_a_view_whose_base_was_written_refuses() -> None:
+    """PyTorch rebases a view's history onto a later in-place write to its base
+    (``[6, 6, 0]`` here); minigrad refuses rather than use the old history (which gave a
+    silently wrong ``[2, 2, 0]``)."""
+    x = minigrad.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = x * 2
+    v = y[0:2]
+    y.mul_(3)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation after the view"):
+        v.sum().backward()
+    tx = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    ty = tx * 2
+    tv = ty[0:2]
+    ty.mul_(3)
+    tv.sum().backward()
+    np.testing.assert_array_equal(tv.detach().numpy(), v.data)  # the values do follow
+
+
+def test_a_copy_made_by_indexing_is_not_a_view() -> None:
+    grads = []
+    for lib in (minigrad, torch):
+        x = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+        y = x * 2
+        v = y[[0, 1]]  # advanced indexing copies: the later write does not reach v
+        y.mul_(3)
+        v.sum().backward()
+        grads.append(np.asarray(x.grad.tolist()))
+    np.testing.assert_array_equal(*grads)

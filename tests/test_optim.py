@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 import minigrad
 from minigrad import optim
+from minigrad.fast import pieces as piece_kernels
 
 STEPS = 24
 ROUNDTRIP_AT = 10
@@ -473,17 +474,16 @@ def test_accepts_nn_parameters_and_module_parameters() -> None:
 )
 def test_update_in_pieces_is_exact(name: str, options: dict, monkeypatch) -> None:
     """A parameter larger than ``PIECE`` elements is updated piece by piece (for the
-    cache, ``minigrad/ops/_util.py::in_pieces``); each element sees the same operations,
+    cache, ``minigrad/fast/pieces.py::in_pieces``); each element sees the same operations,
     so the result equals the whole-array update bit for bit, and PyTorch's within the
     usual tolerance."""
-    from minigrad.ops import _util
 
     rng = np.random.default_rng(0)
     start = rng.standard_normal((301, 250)).astype(np.float32)  # 2 full pieces and a part
     grads = [rng.standard_normal(start.shape).astype(np.float32) for _ in range(4)]
 
     def run(piece: int) -> np.ndarray:
-        monkeypatch.setattr(_util, "PIECE", piece)
+        monkeypatch.setattr(piece_kernels, "PIECE", piece)
         p = minigrad.tensor(start.copy(), requires_grad=True)
         opt = getattr(optim, name)([p], lr=0.01, **options)
         for g in grads:
@@ -491,8 +491,8 @@ def test_update_in_pieces_is_exact(name: str, options: dict, monkeypatch) -> Non
             opt.step()
         return p.data
 
-    assert start.size > 2 * _util.PIECE
-    pieces, whole = run(_util.PIECE), run(start.size + 1)
+    assert start.size > 2 * piece_kernels.PIECE
+    pieces, whole = run(piece_kernels.PIECE), run(start.size + 1)
     np.testing.assert_array_equal(pieces, whole)
     pt = torch.tensor(start.copy(), requires_grad=True)
     opt_t = getattr(torch.optim, name)([pt], lr=0.01, foreach=False, **options)

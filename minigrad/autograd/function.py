@@ -71,9 +71,31 @@ def apply(cls: type[Function], *inputs: Any, **params: Any) -> Any:
     node = out.grad_fn
     if node is not None:
         node._epoch = version.epoch
+        if cls.is_view:
+            note_view(node, inputs[0].data, out.data)
         if anomaly._state.enabled:
             anomaly.record_creation(node)
     return out
+
+
+def note_view(node: Function, base: np.ndarray, out: np.ndarray) -> None:
+    """Remember that ``node``'s output shares the memory of its input ``base`` (a real
+    view, not a copy that a view op happened to make), and when."""
+    if version._root(out) is version._root(base):
+        node._view_of, node._view_epoch = base, version.epoch
+
+
+def check_view_unchanged(node: Function) -> None:
+    """Refuse the backward of a view whose memory was written in place after the view
+    was made. PyTorch then rebases the view's history onto the write; minigrad does not,
+    and the old history would give a silently wrong gradient."""
+    if version.written_since(node._view_of, node._view_epoch):
+        raise RuntimeError(
+            f"{node.name()}: this view's memory was modified by an inplace operation after "
+            "the view was made (PyTorch would rebase the view's history onto the write; "
+            "minigrad refuses rather than give a wrong gradient). Take the view after the "
+            "in-place op, or .clone() the view first."
+        )
 
 
 def saved_tensors(self: Function) -> tuple[Any, ...]:
@@ -84,12 +106,16 @@ def saved_tensors(self: Function) -> tuple[Any, ...]:
 
 
 def release(self: Function) -> None:
-    """Free everything backward used, keeping only the edges (so that the graph can
-    still be counted) and the freed mark: the node's attributes are cleared, not
-    replaced, so a kept graph holds less after backward than before it."""
-    edges, needs = self.next_edges, self.needs_input_grad
-    self.__dict__.clear()
-    self.next_edges, self.needs_input_grad, self._saved = edges, needs, None
+    """Free the saved values, and ``needs_input_grad`` (None marks the node freed: a
+    second backward refuses; ``next_edges`` stays, so the graph can still be counted).
+    Only values of attributes the node already has are replaced, none is added (and
+    the instance dict is never materialised, which CPython 3.11+ keeps inline): a graph
+    kept alive after backward holds less than before it."""
+    if self._saved:
+        self._saved = None
+    if self._out is not None:
+        self._out = None
+    self.needs_input_grad = None
 
 
 def name(self: Function) -> str:
@@ -103,6 +129,7 @@ Function._epoch = 0  # the in-place clock when the node saved its arrays
 # True for ops whose output may share memory with their input (views): an in-place
 # write to such an output changes the input too (see ``Tensor._inplace``).
 Function.is_view = False
+Function._view_of = None  # a view's input array, when the output shares its memory
 # True for ops whose PyTorch node saves its *output* for backward (amax, relu,
 # logsumexp, norm, prod...) even where minigrad's backward needs only a mask or the
 # input: an in-place write to the output then makes backward refuse, as PyTorch's
@@ -119,6 +146,15 @@ Function.saved_tensors = property(saved_tensors)
 for _view in (primitives.Reshape, primitives.Permute, primitives.GetItem, BroadcastTo):
     _view.is_view = True  # the core's ops whose output may share the input's memory
 primitives.Amax.output_saved = True
+
+
+def saves_output(t: Any) -> Any:
+    """Mark the node that made ``t`` as one whose output PyTorch saves, so that writing
+    ``t`` in place makes its backward refuse: for the reference compositions of ops
+    whose fused kernel (and PyTorch's node) keeps the output (relu, softmax, norm)."""
+    if t.grad_fn is not None:
+        t.grad_fn.output_saved = True
+    return t
 
 
 def check_output_unchanged(node: Function) -> None:

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.autograd import anomaly, version
-from minigrad.autograd.function import check_versions, refuse_tuple
+from minigrad.autograd.function import check_versions, note_view, refuse_tuple
 from minigrad.core import primitives as P
 from minigrad.core.autograd import _OUTPUT, Function, Tensor, _keep
 from minigrad.core.broadcast import BroadcastTo, SumTo
@@ -85,6 +85,8 @@ def apply(cls: type[Function], *inputs: Any, **params: Any) -> Any:
     if ctx._saved:
         ctx._saved = tuple([_keep(ctx, a, inputs, out, raw) for a in ctx._saved])
         ctx._epoch = version.epoch
+    if cls.is_view:
+        note_view(ctx, inputs[0].data, out)
     if anomaly._state.enabled:
         anomaly.record_creation(ctx)
     return Tensor._from_op(out, ctx)

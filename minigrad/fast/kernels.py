@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from minigrad import random
-from minigrad.ops._util import max_along
+from minigrad.ops.helpers import max_along
 from minigrad.ops.linalg import matmul
 from minigrad.ops.shape import squeeze, unsqueeze
 

@@ -7,10 +7,10 @@ name, and ``minigrad/_methods.py`` attaches the declared methods and operators t
 """
 
 from minigrad.ops import (  # noqa: F401  (importing a module runs its declarations)
-    _util,
     activations,
     binary,
     compare,
+    helpers,
     indexing,
     linalg,
     nn_ops,

@@ -7,12 +7,12 @@ import math
 import numpy as np
 
 from minigrad import fast
-from minigrad.autograd.function import Function
+from minigrad.autograd.function import Function, saves_output
 from minigrad.fast.fused import reference_of
 from minigrad.fast.kernels import fresh, inplace
-from minigrad.ops._util import array_of, as_tensor, constant, float_input
 from minigrad.ops.binary import where
 from minigrad.ops.declare import op
+from minigrad.ops.helpers import array_of, as_tensor, constant, float_input
 from minigrad.ops.unary import erf, erf_array, exp, expm1, hardtanh_, log1p, select, sigmoid, tanh
 from minigrad.tensor import Tensor
 
@@ -222,7 +222,7 @@ def softplus_reference(x: Tensor, beta: float, threshold: float) -> Tensor:
 @op()
 def relu(x) -> Tensor:
     x = as_tensor(x)
-    return ReLU.apply(x) if fast.enabled() else relu_reference(x)
+    return ReLU.apply(x) if fast.enabled() else saves_output(relu_reference(x))
 
 
 @op(methods=False)

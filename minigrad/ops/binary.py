@@ -11,8 +11,8 @@ from minigrad import fast
 from minigrad.autograd.function import Function
 from minigrad.core.primitives import Add, Div, Mul, Pow, Sub, Where
 from minigrad.fast.scalar_ops import AddScalar, DivScalar, MulScalar, scalar_operand
-from minigrad.ops._util import as_tensor, binary, promote, sum_to
 from minigrad.ops.declare import op
+from minigrad.ops.helpers import as_tensor, binary, promote, sum_to
 from minigrad.tensor import Tensor
 
 
@@ -65,7 +65,7 @@ def _half_with_scalar(a: Any, b: Any) -> bool:
 
 
 def _in_float32(fn: Any, a: Any, b: Any) -> Tensor:
-    from minigrad.ops._util import cast
+    from minigrad.ops.helpers import cast
 
     a, b = (cast(x, np.float32) if isinstance(x, Tensor) else x for x in (a, b))
     return cast(fn(a, b), np.float16)
@@ -160,7 +160,7 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
     try:
         return Where.apply(a, b, cond=cond.data)
     except ValueError:
-        from minigrad.ops._util import check_broadcast
+        from minigrad.ops.helpers import check_broadcast
 
         check_broadcast("where", cond.shape, a.shape, b.shape)
         raise

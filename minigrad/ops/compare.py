@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from minigrad.autograd.function import Function
-from minigrad.ops._util import _Scratch, check_broadcast, promote, sum_to
 from minigrad.ops.declare import op
+from minigrad.ops.helpers import _Scratch, check_broadcast, promote, sum_to
 from minigrad.tensor import Tensor
 
 

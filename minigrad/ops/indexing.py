@@ -16,9 +16,9 @@ import numpy as np
 from minigrad.autograd.function import Function
 from minigrad.core.primitives import GetItem
 from minigrad.device import refuse_torch_tensor
-from minigrad.ops._util import array_op, as_tensor
 from minigrad.ops.binary import where
 from minigrad.ops.declare import op
+from minigrad.ops.helpers import array_op, as_tensor
 from minigrad.ops.shape import Pad
 from minigrad.tensor import Tensor, _normalize_dim
 
@@ -86,7 +86,7 @@ class IndexPut(Function):
 
     @staticmethod
     def backward(ctx, g):
-        from minigrad.ops._util import sum_to
+        from minigrad.ops.helpers import sum_to
 
         dx = dv = None
         if ctx.needs_input_grad[0]:

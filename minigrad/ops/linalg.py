@@ -14,8 +14,8 @@ from minigrad import fast
 from minigrad.autograd.function import Function
 from minigrad.core.primitives import MatMul
 from minigrad.fast.fused import reference_of
-from minigrad.ops._util import as_tensor, broadcast_to, is_array, promote
 from minigrad.ops.declare import op
+from minigrad.ops.helpers import as_tensor, broadcast_to, is_array, promote
 from minigrad.ops.reduce import sum
 from minigrad.ops.shape import reshape, squeeze, unsqueeze
 from minigrad.tensor import Tensor

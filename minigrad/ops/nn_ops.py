@@ -14,11 +14,13 @@ from typing import Any
 import numpy as np
 
 from minigrad import fast
-from minigrad.autograd.function import Function
+from minigrad.autograd.function import Function, saves_output
 from minigrad.core.primitives import IndexAdd
 from minigrad.fast.fused import reference_of
 from minigrad.fast.kernels import fresh, keep_mask, keep_scale, rowdot, softmax_
-from minigrad.ops._util import (
+from minigrad.ops.binary import where
+from minigrad.ops.declare import op
+from minigrad.ops.helpers import (
     array_op,
     as_tensor,
     check_dropout_p,
@@ -26,8 +28,6 @@ from minigrad.ops._util import (
     float_input,
     max_along,
 )
-from minigrad.ops.binary import where
-from minigrad.ops.declare import op
 from minigrad.ops.reduce import amax, mean, sum
 from minigrad.ops.unary import exp, log, rsqrt
 from minigrad.tensor import Tensor, _normalize_dim, normalize_dims
@@ -230,7 +230,9 @@ def softmax(x: Tensor, dim: int = -1, dtype: Any = None) -> Tensor:
     axis = _normalize_dim(dim, x.ndim, "softmax")
     if x.data.size == 0:  # nothing to normalise: PyTorch returns the empty tensor
         return x * 0.0
-    return Softmax.apply(x, axis=axis) if fast.enabled() else softmax_reference(x, axis)
+    if not fast.enabled():
+        return saves_output(softmax_reference(x, axis))
+    return Softmax.apply(x, axis=axis)
 
 
 @op()

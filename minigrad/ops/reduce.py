@@ -15,13 +15,13 @@ from typing import Any
 import numpy as np
 
 from minigrad import dtypes, fast
-from minigrad.autograd.function import Function
+from minigrad.autograd.function import Function, saves_output
 from minigrad.core.grad_mode import is_grad_enabled
 from minigrad.core.primitives import Amax, Sum
 from minigrad.fast.fused import reference_of
-from minigrad.ops._util import as_tensor, broadcast_to, constant, is_array
 from minigrad.ops.binary import where
 from minigrad.ops.declare import op
+from minigrad.ops.helpers import as_tensor, broadcast_to, constant, is_array
 from minigrad.ops.indexing import gather
 from minigrad.ops.shape import flip, reshape, squeeze, unsqueeze
 from minigrad.ops.unary import exp
@@ -380,7 +380,7 @@ def norm(x: Tensor, p: float | str | None = 2, dim: Dim = None, keepdim: bool = 
     if not isinstance(p, (int, float)) or p < 0:
         raise ValueError(f"norm: unsupported order p={p!r}")
     if not fast.enabled():
-        return norm_reference(x, float(p), axes, keepdim)
+        return saves_output(norm_reference(x, float(p), axes, keepdim))
     return Norm.apply(x, p=float(p), axes=axes, keepdim=keepdim)
 
 

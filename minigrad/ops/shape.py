@@ -10,8 +10,8 @@ import numpy as np
 
 from minigrad.autograd.function import Function
 from minigrad.core.primitives import Permute, Reshape
-from minigrad.ops._util import as_tensor, broadcast_to, is_array, promote
 from minigrad.ops.declare import op
+from minigrad.ops.helpers import as_tensor, broadcast_to, is_array, promote
 from minigrad.tensor import Tensor, _normalize_dim, normalize_dims
 
 

@@ -16,9 +16,9 @@ from minigrad import fast
 from minigrad.autograd.function import Function
 from minigrad.core.primitives import Exp, Log, Neg, Tanh
 from minigrad.fast.fused import reference_of
-from minigrad.ops._util import array_of, array_op, as_tensor, in_pieces, is_array
 from minigrad.ops.binary import where
 from minigrad.ops.declare import op
+from minigrad.ops.helpers import array_of, array_op, as_tensor, in_pieces, is_array
 from minigrad.tensor import Tensor
 
 _erf_object = np.frompyfunc(math.erf, 1, 1)

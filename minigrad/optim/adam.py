@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.ops._util import in_pieces
+from minigrad.ops.helpers import in_pieces
 from minigrad.optim.optimizer import (
     Optimizer,
     ParamsT,

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.ops._util import float_input  # noqa: F401  (the functional ops' check)
+from minigrad.ops.helpers import float_input  # noqa: F401  (the functional ops' check)
 from minigrad.tensor import Tensor
 
 

@@ -25,8 +25,8 @@ from minigrad import fast
 from minigrad.autograd.function import Function
 from minigrad.core.primitives import getitem, index_add
 from minigrad.fast.fused import reference_of
-from minigrad.ops._util import array_op, constant
 from minigrad.ops.binary import where
+from minigrad.ops.helpers import array_op, constant
 from minigrad.tensor import Tensor
 
 Pairs = tuple[tuple[int, int], ...]  # (lo, hi) padding of each spatial axis

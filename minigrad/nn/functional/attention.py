@@ -26,7 +26,7 @@ from minigrad import dtypes, fast, ops
 from minigrad.autograd.function import Function
 from minigrad.fast.fused import reference_of
 from minigrad.fast.kernels import keep_mask, keep_scale, rowdot, softmax_
-from minigrad.ops._util import as_tensor, check_dropout_p, constant, float_input, is_array, sum_to
+from minigrad.ops.helpers import as_tensor, check_dropout_p, constant, float_input, is_array, sum_to
 from minigrad.ops.nn_ops import dropout_reference
 from minigrad.tensor import Tensor
 

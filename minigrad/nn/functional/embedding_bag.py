@@ -21,7 +21,7 @@ import numpy as np
 
 from minigrad import ops
 from minigrad.nn.functional.misc import embedding
-from minigrad.ops._util import as_tensor, constant
+from minigrad.ops.helpers import as_tensor, constant
 from minigrad.tensor import Tensor
 
 __all__ = ["embedding_bag"]

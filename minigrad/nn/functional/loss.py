@@ -26,8 +26,8 @@ from minigrad.nn.functional.loss_util import (
     reduction_mode,
     warn_if_broadcast,
 )
-from minigrad.ops._util import as_tensor, cast, check_broadcast
 from minigrad.ops.binary import where
+from minigrad.ops.helpers import as_tensor, cast, check_broadcast
 from minigrad.ops.reduce import norm, sum
 from minigrad.ops.shape import broadcast_tensors
 from minigrad.ops.unary import abs, exp, log

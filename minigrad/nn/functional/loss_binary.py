@@ -15,8 +15,8 @@ from minigrad.nn.functional.loss_util import (
     reduce_loss,
     reduction_mode,
 )
-from minigrad.ops._util import as_tensor, float_input
 from minigrad.ops.activations import stable_softplus
+from minigrad.ops.helpers import as_tensor, float_input
 from minigrad.ops.unary import clamp, log, log1p, sigmoid
 from minigrad.tensor import Tensor
 

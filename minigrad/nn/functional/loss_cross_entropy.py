@@ -25,8 +25,8 @@ from minigrad.autograd.function import Function
 from minigrad.core.grad_mode import is_grad_enabled
 from minigrad.fast.fused import reference_of
 from minigrad.nn.functional.loss_util import reduction_mode
-from minigrad.ops._util import as_tensor, constant, float_input, is_array, max_along
 from minigrad.ops.binary import where
+from minigrad.ops.helpers import as_tensor, constant, float_input, is_array, max_along
 from minigrad.ops.indexing import gather
 from minigrad.ops.nn_ops import log_softmax, softmax
 from minigrad.ops.reduce import sum

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from minigrad import dtypes
-from minigrad.ops._util import as_tensor
+from minigrad.ops.helpers import as_tensor
 from minigrad.tensor import Tensor
 
 REDUCTIONS = ("none", "mean", "sum")

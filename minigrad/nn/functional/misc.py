@@ -15,7 +15,7 @@ from minigrad import ops, random
 from minigrad.autograd import version
 from minigrad.core.grad_mode import no_grad
 from minigrad.nn.functional._util import float_input
-from minigrad.ops._util import as_tensor, check_dropout_p, constant
+from minigrad.ops.helpers import as_tensor, check_dropout_p, constant
 from minigrad.tensor import Tensor
 
 __all__ = [

@@ -23,7 +23,7 @@ import numpy as np
 from minigrad import ops
 from minigrad.core.grad_mode import no_grad
 from minigrad.nn.functional._util import check_same_dtype, float_input
-from minigrad.ops._util import constant
+from minigrad.ops.helpers import constant
 from minigrad.tensor import Tensor
 
 __all__ = ["batch_norm", "group_norm", "instance_norm", "layer_norm", "normalize", "rms_norm"]

@@ -36,7 +36,7 @@ from minigrad.nn.functional._windows import (
     windows_out,
 )
 from minigrad.ops import permute, reshape
-from minigrad.ops._util import _Scratch, constant
+from minigrad.ops.helpers import _Scratch, constant
 from minigrad.tensor import Tensor
 
 __all__ = [

@@ -26,7 +26,7 @@ import numpy as np
 
 from minigrad import ops
 from minigrad.nn.functional._util import float_input
-from minigrad.ops._util import as_tensor, constant
+from minigrad.ops.helpers import as_tensor, constant
 from minigrad.tensor import Tensor
 
 __all__ = ["interpolate", "pixel_shuffle", "pixel_unshuffle", "upsample"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from minigrad.nn import functional as F
 from minigrad.nn.modules.module import Module
-from minigrad.ops._util import check_dropout_p
+from minigrad.ops.helpers import check_dropout_p
 from minigrad.tensor import Tensor
 
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from minigrad import ops
 from minigrad.creation import full
-from minigrad.ops._util import as_tensor
+from minigrad.ops.helpers import as_tensor
 from minigrad.tensor import Tensor
 
 __all__ = [

@@ -1,4 +1,13 @@
-"""Helpers shared by the op modules: wrapping Python values, dtype promotion, broadcasting."""
+"""Helpers for writing ops (public; ``docs/adding-an-op.md`` shows them in use).
+
+What every op module, and ``minigrad.nn`` / ``minigrad.optim``, needs around a
+``Function``: turning Python values into tensors (``as_tensor``, ``constant``),
+PyTorch's dtype promotion (``promote``), broadcasting with a clear error
+(``check_broadcast``, ``binary``, ``broadcast_to``, the core's ``sum_to``), the one
+float-input check (``float_input``) and the one dropout-probability check
+(``check_dropout_p``), and casts (``cast``). The speed helpers it re-exports
+(``in_pieces``, ``is_array``, ``array_op``, ``broadcast_view``) are explained in their
+own modules under ``minigrad/fast/``."""
 
 from __future__ import annotations
 
