@@ -273,6 +273,8 @@ SAVES_OUTPUT = {
     "prod": lambda lib, x: x.prod(),
     "exp": lambda lib, x: x.exp(),
     "softmax": lambda lib, x: lib.softmax(x, dim=0),
+    "amin": lambda lib, x: x.amin(),
+    "std": lambda lib, x: x.std(),
 }
 
 

@@ -240,7 +240,9 @@ def amax(x: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
 def amin(x: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
     axes = normalize_dims(dim if dim != () else None, x.ndim, "amin")
     _check_nonempty("amin", x, axes)
-    return -Amax.apply(-x, axes=axes, keepdim=keepdim)  # min x = -max(-x), ties alike
+    # min x = -max(-x), ties alike; PyTorch's amin saves its output, so a later in-place
+    # write to it makes backward refuse here too
+    return saves_output(-Amax.apply(-x, axes=axes, keepdim=keepdim))
 
 
 def _arg_extreme(x: Tensor, dim: int | None, keepdim: bool, largest: bool, op: str) -> Tensor:
@@ -332,7 +334,7 @@ def std(
 ) -> Tensor:
     """√var; its gradient is 0 where std is 0 (PyTorch's convention), not nan."""
     v = var(x, dim, unbiased, keepdim, correction)
-    return _safe_sqrt(v) if v.requires_grad else v.sqrt()
+    return saves_output(_safe_sqrt(v)) if v.requires_grad else v.sqrt()  # (as PyTorch's std)
 
 
 def _safe_sqrt(v: Tensor) -> Tensor:
