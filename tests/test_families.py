@@ -306,3 +306,21 @@ def test_in_place_write_to_an_output_nobody_saved_is_fine(name):
 
     mg, th = _both(program)
     _close(mg, th)
+
+
+@pytest.mark.parametrize("case", ["max_pool2d", "embedding_padding"])
+def test_gradients_are_selected_not_multiplied_by_masks(case: str) -> None:
+    """An inf upstream gradient stays where PyTorch puts it, and 0 elsewhere (a 0/1 mask
+    multiplied in would make 0 · inf = NaN there)."""
+    grads = []
+    for lib, fn in ((minigrad, minigrad.nn.functional), (torch, torch.nn.functional)):
+        if case == "max_pool2d":
+            x = lib.tensor(np.arange(16.0).reshape(1, 1, 4, 4), requires_grad=True)
+            y = fn.max_pool2d(x, 2)
+            y.backward(lib.tensor(np.array([[[[np.inf, 1.0], [1.0, -np.inf]]]])))
+        else:
+            x = lib.tensor(np.ones((3, 2)), requires_grad=True)
+            y = fn.embedding(lib.tensor([0, 1, 1]), x, padding_idx=1)
+            y.backward(lib.tensor(np.array([[1.0, 1.0], [np.inf, np.inf], [1.0, 1.0]])))
+        grads.append(np.asarray(x.grad.tolist()))
+    np.testing.assert_array_equal(grads[0], grads[1])

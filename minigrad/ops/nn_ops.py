@@ -29,7 +29,7 @@ from minigrad.ops.helpers import (
     max_along,
 )
 from minigrad.ops.reduce import amax, mean, sum
-from minigrad.ops.unary import exp, log, rsqrt
+from minigrad.ops.unary import exp, log, rsqrt, select
 from minigrad.tensor import Tensor, _normalize_dim, normalize_dims
 
 
@@ -175,9 +175,8 @@ class Embedding(Function):
 
     @staticmethod
     def backward(ctx, g):
-        if ctx.padding_idx is not None:
-            keep = (ctx.index != ctx.padding_idx)[..., None].astype(g.dtype)
-            g = g * keep
+        if ctx.padding_idx is not None:  # selected, not multiplied: 0 · inf would be NaN
+            g = select((ctx.index != ctx.padding_idx)[..., None], g)
         return array_op(IndexAdd, g, shape=ctx.shape, index=(ctx.index,))
 
 

@@ -37,6 +37,7 @@ from minigrad.nn.functional._windows import (
 )
 from minigrad.ops import permute, reshape
 from minigrad.ops.helpers import _Scratch, constant
+from minigrad.ops.unary import select
 from minigrad.tensor import Tensor
 
 __all__ = [
@@ -165,14 +166,16 @@ class MaxPool(Function):
 
 
 def _place(g: Any, index: np.ndarray, shape, kernel, dilation, stride, padding) -> Any:
-    """dx = Fold(onehot(i) · dy): dy[p] back at p·s + i(p)·δ, summed where windows overlap
+    """dx = Fold(onehot(i) ⊙ dy): dy[p] back at p·s + i(p)·δ, summed where windows overlap
     (on a Tensor, differentiably, or on an ndarray in an array-mode backward)."""
     nd = len(kernel)
     perm, axis = spatial_layout(index, 2, nd)  # the layout of the forward's windows
     index = index.transpose(perm)
     offsets = np.arange(int(np.prod(kernel)), dtype=index.dtype).reshape((-1,) + (1,) * index.ndim)
-    onehot = (index == offsets).astype(g.dtype)  # a float mask multiplies faster than a bool
-    cols = permute(g, perm) * onehot  # (K, *index.shape): kernel offset first
+    # dy selected at each window's winning offset (not multiplied by a 0/1 mask: 0 · inf
+    # would be NaN where PyTorch's scatter gives 0); (K, *index.shape), offset first
+    onehot = index == offsets
+    cols = select(onehot, permute(g, perm))
     del onehot  # before Fold makes dx: the two are the largest arrays of this backward
     cols = reshape(cols, tuple(kernel) + index.shape)
     lead_kernel = (*range(nd, nd + axis), *range(nd), *range(nd + axis, cols.ndim))
