@@ -424,3 +424,8 @@ REGISTRY: list[OpInfo] = [
 from op_registry_nn import ENTRIES as NN_ENTRIES  # noqa: E402
 
 REGISTRY += NN_ENTRIES
+
+# The further ops (trigonometric, special, rounding, sorting, arrangement, scatter, ...).
+from op_registry_more import ENTRIES as MORE_ENTRIES  # noqa: E402
+
+REGISTRY += MORE_ENTRIES

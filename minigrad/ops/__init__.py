@@ -11,11 +11,13 @@ from minigrad.ops import (  # noqa: F401  (importing a module runs its declarati
     activations,
     binary,
     compare,
+    elementwise,
     indexing,
     linalg,
     nn_ops,
     reduce,
     shape,
+    trig,
     unary,
 )
 from minigrad.ops.declare import exports as _exports
