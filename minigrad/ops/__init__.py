@@ -9,6 +9,7 @@ name, and ``minigrad/_methods.py`` attaches the declared methods and operators t
 from minigrad.ops import (  # noqa: F401  (importing a module runs its declarations)
     _util,
     activations,
+    arrange,
     binary,
     compare,
     elementwise,
@@ -16,7 +17,9 @@ from minigrad.ops import (  # noqa: F401  (importing a module runs its declarati
     linalg,
     nn_ops,
     reduce,
+    selection,
     shape,
+    sorting,
     trig,
     unary,
 )
