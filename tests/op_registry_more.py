@@ -303,6 +303,22 @@ ENTRIES: list = [
     _same("xlogy", partial(nary, doms=(real(avoid=(0.0,)), POS))),
     _same("xlogy", partial(nary, doms=(real(-1.0, 1.0, avoid=(0.0,)), POS)), "zeros"),
     _same("sinc", _u(real(avoid=(0.0,)))),
+    # ---- special functions
+    _same("erfc", _u()),
+    _same("erfinv", _u(real(-0.95, 0.95))),
+    _same("lgamma", _u(real(0.1, 6.0))),
+    _same("lgamma", _u(real(-2.9, -0.1, avoid=(-2.0, -1.0), margin=0.1)), "negative"),
+    _same("digamma", _u(real(0.2, 6.0))),
+    _same("digamma", _u(real(-2.9, -0.1, avoid=(-2.0, -1.0), margin=0.1)), "negative"),
+    _entry(
+        "polygamma",
+        lambda x, n: mg.polygamma(n, x),
+        lambda x, n: torch.polygamma(n, x),
+        _u(real(0.3, 6.0), _kw(n=[1, 2, 3])),
+        # PyTorch's float64 trigamma is a short series, accurate to about 1e-9 (minigrad's
+        # agrees with mpmath to double rounding)
+        tol={"float64": (1e-8, 1e-10), "float32": (1e-4, 1e-5)},
+    ),
     # ---- rounding: gradient 0
     _same("floor", _u(real(avoid=INTS))),
     _same("ceil", _u(real(avoid=INTS))),

@@ -20,6 +20,7 @@ from minigrad.ops import (  # noqa: F401  (importing a module runs its declarati
     selection,
     shape,
     sorting,
+    special,
     trig,
     unary,
 )
