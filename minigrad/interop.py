@@ -28,7 +28,7 @@ from minigrad import ops
 from minigrad.ops._util import as_tensor
 from minigrad.tensor import Tensor
 
-__all__ = ["ARRAY_FUNCTIONS", "UFUNCS", "array_function", "array_ufunc"]
+__all__ = ["ARRAY_FUNCTIONS", "LINALG_FUNCTIONS", "UFUNCS", "array_function", "array_ufunc"]
 
 # NumPy ufunc name -> minigrad op name (looked up when called: ops declared later count too).
 UFUNCS: dict[str, str] = {
@@ -330,6 +330,16 @@ def _around(a, decimals=0, out=None):
     return ops.round(a, decimals=decimals)
 
 
+def _trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+    return ops.sum(ops.diagonal(a, offset, axis1, axis2), -1)
+
+
+def _cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    if axis is None and not axisa == axisb == axisc == -1:
+        return NotImplemented
+    return ops.cross(_as_operand(a), _as_operand(b), dim=-1 if axis is None else axis)
+
+
 # NumPy function name -> adapter from NumPy's signature to the minigrad op (an adapter may
 # return NotImplemented for a NumPy form minigrad does not have: the data path then runs).
 ARRAY_FUNCTIONS: dict[str, Callable[..., Any]] = {
@@ -368,6 +378,44 @@ ARRAY_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "around": _around,
 }
 
+ARRAY_FUNCTIONS.update(
+    {
+        "roll": lambda a, shift, axis=None: ops.roll(a, shift, axis),
+        "rot90": lambda m, k=1, axes=(0, 1): ops.rot90(m, k, axes),
+        "diagonal": lambda a, offset=0, axis1=0, axis2=1: ops.diagonal(a, offset, axis1, axis2),
+        "diag": lambda v, k=0: ops.diag(v, k),
+        "trace": _trace,
+        "kron": lambda a, b: ops.kron(_as_operand(a), _as_operand(b)),
+        "cross": _cross,
+        "tensordot": lambda a, b, axes=2: ops.tensordot(_as_operand(a), _as_operand(b), axes),
+        "cumprod": lambda a, axis=None, dtype=None, out=None: ops.cumprod(
+            ops.reshape(a, (-1,)) if axis is None else a, 0 if axis is None else axis
+        ),
+        "take_along_axis": lambda arr, indices, axis=-1: ops.take_along_dim(
+            arr, _as_operand(indices), axis
+        ),
+        "sinc": lambda x: ops.sinc(x),
+        "fix": lambda x, out=None: ops.trunc(x),
+    }
+)
+
+# numpy.linalg functions with the same meaning in minigrad.linalg.
+LINALG_FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "inv": lambda a: _linalg().inv(a),
+    "det": lambda a: _linalg().det(a),
+    "slogdet": lambda a: _linalg().slogdet(a),
+    "cholesky": lambda a, upper=False: _linalg().cholesky(a, upper=upper),
+    "eigh": lambda a, UPLO="L": _linalg().eigh(a, UPLO),
+    "eigvalsh": lambda a, UPLO="L": _linalg().eigvalsh(a, UPLO),
+}
+
+
+def _linalg() -> Any:
+    from minigrad import linalg
+
+    return linalg
+
+
 # Functions whose result does not depend on the values differentiably (shapes, fresh
 # arrays of a given shape): NumPy's result on the data, whatever requires grad.
 _VALUE_FREE = {"zeros_like", "ones_like", "empty_like", "full_like", "shape", "ndim", "size"}
@@ -377,7 +425,10 @@ def array_function(self: Tensor, func: Any, types: Any, args: tuple, kwargs: dic
     """``Tensor.__array_function__``: the minigrad op for ``func``, or NumPy's on the data."""
     name = func.__name__
     module = getattr(func, "__module__", "numpy") or "numpy"
-    adapter = ARRAY_FUNCTIONS.get(name) if module in ("numpy", "numpy._core") else None
+    if module in ("numpy", "numpy._core"):
+        adapter = ARRAY_FUNCTIONS.get(name)
+    else:
+        adapter = LINALG_FUNCTIONS.get(name) if module == "numpy.linalg" else None
     if adapter is not None and kwargs.get("out") is None:
         try:
             result = adapter(*args, **kwargs)

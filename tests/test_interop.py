@@ -84,6 +84,16 @@ NUMPY: dict[str, Any] = {
     "outer": np.outer,
     "einsum": lambda *xs, eq: np.einsum(eq, *xs),
     "invert": np.invert,
+    "roll": lambda x, shifts, dims=None: np.roll(x, shifts, dims),
+    "rot90": lambda x, k, dims: np.rot90(x, k, dims),
+    "diagonal": lambda x, offset, dim1, dim2: np.diagonal(x, offset, dim1, dim2),
+    "diag": lambda x, diagonal: np.diag(x, diagonal),
+    "trace": np.trace,
+    "kron": np.kron,
+    "tensordot": lambda a, b, dims: np.tensordot(a, b, dims),
+    "cumprod": lambda x, dim: np.cumprod(x, axis=dim),
+    "take_along_dim": lambda x, idx, dim=None: np.take_along_axis(x, idx, dim),
+    "sinc": np.sinc,
     "bitwise_not": np.invert,
     "remainder.float": np.remainder,
     "floor_divide.float": np.floor_divide,
@@ -93,8 +103,8 @@ for _np_name, _mg_name in interop.UFUNCS.items():
     for _e in REGISTRY:
         if _e.name == _mg_name and _e.id not in NUMPY and not _e.variant:
             NUMPY[_e.id] = getattr(np, _np_name)
-for _name in ("bitwise_and.int",):
-    NUMPY[_name] = np.bitwise_and
+NUMPY["bitwise_and.int"] = np.bitwise_and
+NUMPY["fmod.int"] = np.fmod
 for _name in ("round.decimals",):  # np.round's decimals, through the array function
     NUMPY[_name] = lambda x, decimals: np.round(x, decimals)
 
