@@ -278,6 +278,82 @@ def tri_indices_sample(draw, small):
     return Sample((row, col), {"offset": draw(st.integers(-3, 3))})
 
 
+# linear algebra ----------------------------------------------------------------------
+@st.composite
+def square_sample(draw, small, scale=0.3):
+    """Well-conditioned square matrices: A = scale · M + 1.5 I, M from REAL."""
+    n = draw(st.integers(1, 3 if small else 4))
+    batch = draw(hnp.array_shapes(min_dims=0, max_dims=1 if small else 2, max_side=2))
+    m = draw(REAL((*batch, n, n)))
+    return Sample((np.asarray((scale * m + 1.5 * np.eye(n)).astype(np.float32), np.float64),))
+
+
+@st.composite
+def solve_sample(draw, small):
+    (a,) = draw(square_sample(small)).args
+    n, batch = a.shape[-1], a.shape[:-2]
+    case = draw(st.sampled_from(["matrix", "vector", "batched_vector", "broadcast"]))
+    if case == "vector":
+        b_shape = (n,)
+    elif case == "batched_vector":
+        b_shape = (*batch, n)
+    elif case == "broadcast":
+        b_shape = (2, *(1 for _ in batch), n, draw(_side(small)))
+    else:
+        b_shape = (*batch, n, draw(_side(small)))
+    return Sample((a, draw(REAL(b_shape))))
+
+
+@st.composite
+def matrix_sample(draw, small, dom=REAL, kwargs=None):
+    n, k = draw(_side(small)), draw(_side(small))
+    batch = draw(hnp.array_shapes(min_dims=0, max_dims=1, max_side=2))
+    return Sample((draw(dom((*batch, n, k))),), draw(kwargs) if kwargs is not None else {})
+
+
+@st.composite
+def vector_norm_sample(draw, small):
+    ord_ = draw(st.sampled_from([2, 1, 3, float("inf"), -float("inf"), 0.5]))
+    dom = distinct() if ord_ in (float("inf"), -float("inf")) else signed(0.2, 3.0)
+    x = draw(dom(draw(shapes(small))))
+    kw = {"ord": ord_, "keepdim": draw(st.booleans())}
+    d = _dim(draw, x.ndim, none=True, tuples=True)
+    if d is not None:
+        kw["dim"] = d
+    return Sample((x,), kw)
+
+
+@st.composite
+def linalg_norm_sample(draw, small):
+    x = draw(signed(0.2, 3.0)(draw(shapes(small, min_dims=1, max_dims=2))))
+    case = draw(st.sampled_from(["none", "ord", "dim"]))
+    if case == "none":
+        return Sample((x,))
+    if case == "ord":
+        ords = ["fro", 1, float("inf")] if x.ndim == 2 else [1, 2, 3, float("inf")]
+        return Sample((x,), {"ord": draw(st.sampled_from(ords))})
+    return Sample((x,), {"ord": 2, "dim": draw(st.integers(-x.ndim, x.ndim - 1))})
+
+
+def _spd(lib: Any, m: Any) -> Any:
+    """M Mᵀ + I: symmetric positive-definite, from any M (both triangles are the input's)."""
+    eye = lib.tensor(np.eye(m.shape[-2]), dtype=m.dtype)
+    return m @ m.transpose(-2, -1) + eye
+
+
+def _sym(lib: Any, m: Any) -> Any:
+    """0.1 (M + Mᵀ) + diag(0, 1, ..., n-1): symmetric with well-separated eigenvalues."""
+    spread = lib.tensor(np.diag(np.arange(m.shape[-1], dtype=np.float64)), dtype=m.dtype)
+    return (m + m.transpose(-2, -1)) * 0.1 + spread
+
+
+def _fixed_signs(lib: Any, v: Any) -> Any:
+    """Eigenvectors with their largest-magnitude entry made positive (each column's sign is
+    arbitrary: LAPACK builds differ), a differentiable change of gauge."""
+    big = lib.argmax(abs(v.detach()), -2, keepdim=True)
+    return v * lib.sign(lib.take_along_dim(v.detach(), big, -2))
+
+
 def _kw(**choices: list) -> Any:
     return st.fixed_dictionaries({k: st.sampled_from(v) for k, v in choices.items()})
 
@@ -369,6 +445,58 @@ ENTRIES: list = [
     _same("index_add", index_add_sample),
     _same("index_copy", partial(index_add_sample, distinct_index=True)),
     _same("index_fill", partial(index_add_sample, fill=True)),
+    # ---- minigrad.linalg against torch.linalg
+    _entry("linalg.inv", mg.linalg.inv, torch.linalg.inv, square_sample),
+    _entry("linalg.solve", mg.linalg.solve, torch.linalg.solve, solve_sample),
+    _entry("linalg.det", mg.linalg.det, torch.linalg.det, square_sample),
+    _entry("linalg.slogdet", mg.linalg.slogdet, torch.linalg.slogdet, square_sample),
+    _entry(
+        "linalg.cholesky",
+        lambda m, upper=False: mg.linalg.cholesky(_spd(mg, m), upper=upper),
+        lambda m, upper=False: torch.linalg.cholesky(_spd(torch, m), upper=upper),
+        partial(matrix_sample, kwargs=_kw(upper=[False, True])),
+    ),
+    _entry(
+        "linalg.eigh",
+        lambda m: mg.linalg.eigh(_sym(mg, m)).eigenvalues,
+        lambda m: torch.linalg.eigh(_sym(torch, m)).eigenvalues,
+        square_sample,
+    ),
+    _entry(
+        "linalg.eigh",
+        lambda m: _fixed_signs(mg, mg.linalg.eigh(_sym(mg, m)).eigenvectors),
+        lambda m: _fixed_signs(torch, torch.linalg.eigh(_sym(torch, m)).eigenvectors),
+        square_sample,
+        "eigenvectors",
+        tol={"float64": (1e-7, 1e-9), "float32": (1e-3, 1e-4)},
+    ),
+    _entry(
+        "linalg.eigvalsh",
+        lambda m: mg.linalg.eigvalsh(_sym(mg, m)),
+        lambda m: torch.linalg.eigvalsh(_sym(torch, m)),
+        square_sample,
+    ),
+    _entry(
+        "linalg.matrix_exp",
+        mg.linalg.matrix_exp,
+        torch.linalg.matrix_exp,
+        partial(square_sample, scale=1.0),
+        tol={"float64": (1e-7, 1e-9), "float32": (1e-4, 1e-4)},
+    ),
+    _entry(
+        "linalg.vector_norm", mg.linalg.vector_norm, torch.linalg.vector_norm, vector_norm_sample
+    ),
+    _entry(
+        "linalg.matrix_norm",
+        mg.linalg.matrix_norm,
+        torch.linalg.matrix_norm,
+        partial(
+            matrix_sample,
+            dom=distinct(),
+            kwargs=_kw(ord=["fro", 1, -1, float("inf"), -float("inf")], keepdim=[False, True]),
+        ),
+    ),
+    _entry("linalg.norm", mg.linalg.norm, torch.linalg.norm, linalg_norm_sample),
     # ---- queries without gradient
     _same("any", any_all_sample, **NO_FLOATS),
     _same("all", any_all_sample, **NO_FLOATS),

@@ -253,8 +253,21 @@ def det(A: Tensor) -> Tensor:
 def slogdet(A: Tensor) -> MaxMin:
     """(sign, ln|det A|): the sign (no gradient) and the log of the absolute value."""
     a = _square("slogdet", A)
-    sign = Tensor._from_op(np.linalg.slogdet(a.data)[0], None)
-    return _SignLogAbsDet((sign, SlogDet.apply(a)))
+    return _SignLogAbsDet((SignOfDet.apply(a), SlogDet.apply(a)))
+
+
+class SignOfDet(Function):
+    """s = sign(det A) ∈ {-1, 0, 1}: piecewise constant, so Ā = 0 (recorded, as PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.shape = a.shape
+        return np.linalg.slogdet(a)[0]
+
+    @staticmethod
+    def backward(ctx, g):
+        zeros = Tensor._from_op(np.zeros(ctx.shape, dtype=g.dtype), None)
+        return ops.unsqueeze(ops.unsqueeze(g, -1), -1) * zeros
 
 
 class _SignLogAbsDet(tuple):
