@@ -236,6 +236,29 @@ def index_add_sample(draw, small, distinct_index=False, fill=False):
 
 
 @st.composite
+def scatter_sample(draw, small, value=False):
+    """Distinct targets along dim (each slice's indices a partial permutation)."""
+    x = draw(REAL(draw(shapes(small, min_dims=1))))
+    d = _dim(draw, x.ndim)
+    k = draw(st.integers(1, x.shape[d]))
+    seed = draw(st.integers(0, 2**31))
+    perm = np.argsort(np.random.default_rng(seed).random(x.shape), axis=d)
+    idx = Const(np.take(perm, np.arange(k), axis=d).astype(np.int64))
+    if value:
+        return Sample((x, d, idx), {"value": draw(st.sampled_from([0.0, -1.5]))})
+    return Sample((x, d, idx, draw(REAL(idx.array.shape))))
+
+
+@st.composite
+def masked_scatter_sample(draw, small):
+    s = draw(nary(small))
+    x, m = s.args
+    extra = draw(st.integers(0, 2))
+    n = int(np.prod(np.broadcast_shapes(x.shape, m.shape)))
+    return Sample((x, Const(m > 0), draw(REAL((n + extra,)))))
+
+
+@st.composite
 def any_all_sample(draw, small):
     x = Const(draw(hnp.arrays(np.bool_, draw(shapes(small)))))
     d = _dim(draw, x.array.ndim, none=True)
@@ -445,6 +468,9 @@ ENTRIES: list = [
     _same("index_add", index_add_sample),
     _same("index_copy", partial(index_add_sample, distinct_index=True)),
     _same("index_fill", partial(index_add_sample, fill=True)),
+    _same("scatter", scatter_sample),
+    _same("scatter", partial(scatter_sample, value=True), "value"),
+    _same("masked_scatter", masked_scatter_sample),
     # ---- minigrad.linalg against torch.linalg
     _entry("linalg.inv", mg.linalg.inv, torch.linalg.inv, square_sample),
     _entry("linalg.solve", mg.linalg.solve, torch.linalg.solve, solve_sample),

@@ -28,8 +28,10 @@ __all__ = [
     "index_add",
     "index_copy",
     "index_fill",
+    "masked_scatter",
     "masked_select",
     "nonzero",
+    "scatter",
     "take_along_dim",
     "tril_indices",
     "triu_indices",
@@ -137,6 +139,56 @@ def index_fill(x: Tensor, dim: int, index: Tensor, value: Any) -> Tensor:
     x = as_tensor(x)
     d, idx = _index_along("index_fill", x, dim, index)
     return masked_fill(x, _selected(x, d, idx), value)
+
+
+@op()
+def scatter(x: Tensor, dim: int, index: Tensor, src: Any = None, value: Any = None) -> Tensor:
+    """x with ``x[..index[i][j]..] = src[i][j]`` along ``dim`` (``src`` a tensor, or a number
+    as ``value``). Every target must be distinct (PyTorch leaves repeated targets
+    unspecified); overwritten elements of x get no gradient, src's is dy gathered at index."""
+    x = as_tensor(x)
+    d = _normalize_dim(dim, x.ndim, "scatter") if x.ndim else 0
+    idx = as_tensor(index).data
+    if src is None:
+        src, value = value, None
+    if src is None or value is not None:
+        raise TypeError("scatter: give exactly one of src (a tensor) or value (a number)")
+    if idx.dtype.kind not in "iu" or idx.ndim != x.ndim:
+        raise RuntimeError(
+            f"scatter: index must be an integer tensor with {x.ndim} dims, got {idx.shape}"
+        )
+    grids = list(np.ogrid[tuple(slice(n) for n in idx.shape)])
+    grids[d] = idx
+    targets = np.ravel_multi_index(tuple(np.broadcast_arrays(*grids)), x.shape)
+    if np.unique(targets).size != targets.size:
+        raise RuntimeError("scatter: index writes some element twice (the result is unspecified)")
+    hit = np.zeros(x.shape, dtype=bool)
+    hit.reshape(-1)[targets.reshape(-1)] = True
+    if not isinstance(src, Tensor):
+        return masked_fill(x, _const(hit), src)
+    src = as_tensor(src, x.dtype)
+    placed = scatter_add(x * 0, d, _const(idx), src)
+    return where(_const(hit), placed, x)
+
+
+@op()
+def masked_scatter(x: Tensor, mask: Tensor, source: Tensor) -> Tensor:
+    """x with the positions where ``mask`` is True (x and mask broadcast), in row-major order,
+    filled from source's first elements; dsource = dy at those positions (0 beyond)."""
+    x, source, mask = as_tensor(x), as_tensor(source, as_tensor(x).dtype), as_tensor(mask)
+    x = broadcast_to(x, np.broadcast_shapes(x.shape, mask.shape))  # (both broadcast)
+    m = np.broadcast_to(mask.data, x.shape)
+    if m.dtype != np.bool_:
+        raise RuntimeError(f"masked_scatter: expected a bool mask, got dtype {m.dtype}")
+    k = int(m.sum())
+    if source.numel() < k:
+        raise RuntimeError(
+            f"masked_scatter: source has {source.numel()} elements, the mask selects {k}"
+        )
+    flat = getitem(reshape(source, (-1,)), slice(0, k))
+    positions = _const(np.flatnonzero(m).astype(np.int64))
+    placed = scatter_add(reshape(x * 0, (-1,)), 0, positions, flat)
+    return where(_const(m), reshape(placed, x.shape), x)
 
 
 # ------------------------------------------------------------------ no-gradient queries
