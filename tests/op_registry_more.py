@@ -186,6 +186,28 @@ def median_sample(draw, small):
 
 
 @st.composite
+def quantile_sample(draw, small):
+    x = draw(distinct()(draw(shapes(small, min_dims=1))))
+    kw = {"interpolation": draw(st.sampled_from(["linear", "lower", "higher", "midpoint"]))}
+    if draw(st.booleans()):
+        kw["dim"] = _dim(draw, x.ndim)
+    kw["keepdim"] = draw(st.booleans())
+    q = draw(st.sampled_from([0.0, 0.3, 0.5, 1.0, "tensor"]))
+    if q == "tensor":
+        return Sample((x, Const(np.array([0.25, 0.8]))), kw)
+    return Sample((x, q), kw)
+
+
+@st.composite
+def cdist_sample(draw, small):
+    m, p, r = draw(_side(small)), draw(_side(small)), draw(_side(small))
+    batch = draw(st.sampled_from([(), (2,)]))
+    kw = {"p": draw(st.sampled_from([2.0, 1.0, 3.0]))}
+    dom = signed(0.2, 3.0) if kw["p"] == 1.0 else distinct()
+    return Sample((draw(dom((*batch, p, m))), draw(dom((r, m)))), kw)
+
+
+@st.composite
 def scan_sample(draw, small, dom=REAL):
     x = draw(dom(draw(shapes(small))))
     return Sample((x,), {"dim": _dim(draw, x.ndim)})
@@ -458,6 +480,14 @@ ENTRIES: list = [
     _same("topk", topk_sample),
     _same("kthvalue", kthvalue_sample),
     _same("median", median_sample),
+    _entry(
+        "quantile",
+        mg.quantile,
+        # PyTorch needs q's dtype to be the input's
+        lambda x, q, **kw: torch.quantile(x, q.to(x.dtype) if torch.is_tensor(q) else q, **kw),
+        quantile_sample,
+    ),
+    _entry("cdist", mg.cdist, torch.cdist, cdist_sample, **FIRST_ORDER),
     _same("cumprod", scan_sample),
     _same("cummax", partial(scan_sample, dom=distinct())),
     _same("cummin", partial(scan_sample, dom=distinct())),

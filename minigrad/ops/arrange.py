@@ -22,7 +22,18 @@ from minigrad.ops.reduce import sum
 from minigrad.ops.shape import cat, flip, narrow, reshape, transpose
 from minigrad.tensor import Tensor, _normalize_dim
 
-__all__ = ["cross", "diag", "diag_embed", "diagonal", "kron", "roll", "rot90", "tensordot", "trace"]
+__all__ = [
+    "cdist",
+    "cross",
+    "diag",
+    "diag_embed",
+    "diagonal",
+    "kron",
+    "roll",
+    "rot90",
+    "tensordot",
+    "trace",
+]
 
 
 class Roll(Function):
@@ -229,3 +240,18 @@ def tensordot(a: Tensor, b: Tensor, dims: Any = 2) -> Tensor:
         c for j, c in enumerate(sb) if j not in db
     ]
     return einsum(f"{''.join(sa)},{''.join(sb)}->{''.join(out)}", a, b)
+
+
+@op(methods=False)
+def cdist(x1: Tensor, x2: Tensor, p: float = 2.0) -> Tensor:
+    """‖x1[..., i, :] - x2[..., j, :]‖_p for every pair (i, j), batch dims broadcast; the
+    norm's gradient at a zero distance is 0 (PyTorch's)."""
+    from minigrad.ops.reduce import norm
+    from minigrad.ops.shape import unsqueeze
+
+    a, b = as_tensor(x1), as_tensor(x2)
+    if a.ndim < 2 or b.ndim < 2 or a.shape[-1] != b.shape[-1]:
+        raise RuntimeError(
+            f"cdist: x1 {a.shape} and x2 {b.shape} must be (..., P, M) and (..., R, M)"
+        )
+    return norm(unsqueeze(a, -2) - unsqueeze(b, -3), p, -1)

@@ -8,6 +8,7 @@ rule), and higher orders follow from gather's own backward.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,7 @@ from minigrad.ops.binary import where
 from minigrad.ops.declare import op
 from minigrad.ops.indexing import gather
 from minigrad.ops.reduce import MaxMin, sum
-from minigrad.ops.shape import flip, reshape, squeeze, unsqueeze
+from minigrad.ops.shape import flip, narrow, reshape, squeeze, unsqueeze
 from minigrad.ops.unary import exp
 from minigrad.tensor import Tensor, _normalize_dim
 
@@ -31,6 +32,7 @@ __all__ = [
     "logcumsumexp",
     "median",
     "msort",
+    "quantile",
     "sort",
     "topk",
 ]
@@ -237,3 +239,50 @@ def logcumsumexp(x: Tensor, dim: int) -> Tensor:
     if x.ndim == 0:
         return x
     return LogCumSumExp.apply(x, dim=_normalize_dim(dim, x.ndim, "logcumsumexp"))
+
+
+@op()
+def quantile(
+    x: Tensor, q: Any, dim: int | None = None, keepdim: bool = False, interpolation: str = "linear"
+) -> Tensor:
+    """The q-quantiles along ``dim`` (of all elements for None): with the sorted values v
+    and position p = q·(n - 1), v[⌊p⌋] + (v[⌈p⌉] - v[⌊p⌋])·(p - ⌊p⌋) ('linear'; also 'lower',
+    'higher', 'nearest', 'midpoint'). A 1-D q puts its dim first, as PyTorch."""
+    x = as_tensor(x)
+    qs = np.asarray(q.data if isinstance(q, Tensor) else q, dtype=np.float64)
+    if qs.ndim > 1 or np.any((qs < 0) | (qs > 1)):
+        raise RuntimeError(f"quantile: q must be a number or 1-D tensor in [0, 1], got {q!r}")
+    if interpolation not in ("linear", "lower", "higher", "nearest", "midpoint"):
+        raise RuntimeError(f"quantile: unknown interpolation {interpolation!r}")
+    in_ndim = x.ndim
+    if dim is None:
+        x, d = reshape(x, (-1,)), 0
+    else:
+        d = _dim_of(x, dim, "quantile")
+    if x.ndim == 0:
+        x = reshape(x, (1,))
+    n = x.shape[d]
+    v = sort(x, d)[0]
+    outs = []
+    for qi in np.atleast_1d(qs):
+        p = qi * (n - 1)
+        lo, hi = math.floor(p), math.ceil(p)
+        if interpolation == "nearest":
+            lo = hi = int(np.round(p))  # half to even, as PyTorch
+        elif interpolation == "lower":
+            hi = lo
+        elif interpolation == "higher":
+            lo = hi
+        frac = 0.5 if interpolation == "midpoint" else p - lo
+        v_lo = narrow(v, d, lo, 1)
+        out = v_lo if hi == lo else v_lo + (narrow(v, d, hi, 1) - v_lo) * frac
+        if not keepdim:
+            out = squeeze(out, d)
+        elif dim is None:
+            out = reshape(out, (1,) * in_ndim)
+        outs.append(out)
+    if qs.ndim == 0:
+        return outs[0]
+    from minigrad.ops.shape import stack
+
+    return stack(outs, 0)
