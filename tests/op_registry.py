@@ -427,3 +427,8 @@ from op_registry_layers import ENTRIES as LAYER_ENTRIES  # noqa: E402
 from op_registry_nn import ENTRIES as NN_ENTRIES  # noqa: E402
 
 REGISTRY += NN_ENTRIES + LAYER_ENTRIES
+
+# The further ops (trigonometric, special, rounding, sorting, arrangement, scatter, ...).
+from op_registry_more import ENTRIES as MORE_ENTRIES  # noqa: E402
+
+REGISTRY += MORE_ENTRIES

@@ -254,6 +254,7 @@ def test_every_public_op_has_a_registry_entry() -> None:
     """Both namespaces: ``minigrad.ops`` (``minigrad.X``) and ``minigrad.nn.functional``."""
     public = {n for n in mg.ops.__all__ if not inspect.ismodule(getattr(mg.ops, n))}
     public |= {f"nn.functional.{n}" for n in mg.nn.functional.__all__}
+    public |= {f"linalg.{n}" for n in mg.linalg.__all__}
     registered = {e.name for e in REGISTRY}
     missing = public - registered - set(NOT_IN_REGISTRY)
     assert not missing, f"public ops without a registry entry: {sorted(missing)}"

@@ -8,14 +8,20 @@ name, and ``minigrad/_methods.py`` attaches the declared methods and operators t
 
 from minigrad.ops import (  # noqa: F401  (importing a module runs its declarations)
     activations,
+    arrange,
     binary,
     compare,
+    elementwise,
     helpers,
     indexing,
     linalg,
     nn_ops,
     reduce,
+    selection,
     shape,
+    sorting,
+    special,
+    trig,
     unary,
 )
 from minigrad.ops.declare import exports as _exports
