@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.autograd import anomaly, version
+from minigrad.autograd import anomaly, forward_ad, version
 from minigrad.core import primitives
 from minigrad.core.autograd import _OUTPUT, Function
 from minigrad.core.broadcast import BroadcastTo
@@ -67,6 +67,8 @@ def refuse_tuple(cls: type, out: Any) -> None:
 def apply(cls: type[Function], *inputs: Any, **params: Any) -> Any:
     """The core's ``apply``, then the node's version stamp and anomaly record."""
     out = _core_apply(cls, *inputs, **params)
+    if out._fw is not None:
+        forward_ad.track(out)
     node = out.grad_fn
     if node is not None:
         node._epoch = version.epoch
