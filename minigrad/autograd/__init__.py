@@ -117,4 +117,5 @@ def grad(
     return tuple(result)
 
 
+from minigrad.autograd import forward_ad, functional  # noqa: E402, F401
 from minigrad.autograd.gradcheck import gradcheck, gradgradcheck  # noqa: E402

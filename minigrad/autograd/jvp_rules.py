@@ -13,7 +13,7 @@ the kind of rule, one line of math each:
 - **linear** (y = A x): the Jacobian is the op itself, so ẏ = op(ẋ) (same parameters;
   a constant fill, as in ``pad``, becomes 0).
 - **multilinear** (y = B(x₁, ..., xₙ), linear in each): ẏ = Σᵢ B(x₁, .., ẋᵢ, .., xₙ)
-  (matmul, linear, einsum, convolution).
+  (matmul, einsum); with a bias b, ẏ also gains ḃ (linear, convolution).
 - **reductions** y = R(x) along axes, each x feeding one y: ẏ = Σⱼ ∂y/∂xⱼ · ẋⱼ, and
   the row ∂y/∂xⱼ is the backward of a gradient of ones.
 - ``log_softmax``: ẏ = ẋ - Σⱼ softmax(x)ⱼ ẋⱼ.
@@ -97,6 +97,13 @@ def multilinear(ctx: Function, *ts: Tensor) -> Tensor:
     return total
 
 
+def biased(ctx: Function, *ts: Tensor) -> Tensor:
+    """y = B(x, W) + b, B bilinear: ẏ = B(ẋ, W) + B(x, Ẇ) + ḃ."""
+    (x, w), apply, p = ctx.op_inputs[:2], type(ctx).apply, ctx.op_params
+    out = apply(ts[0], w, **p) + apply(x, ts[1], **p)
+    return out + ts[2] if len(ts) > 2 else out
+
+
 def reduction(ctx: Function, t: Tensor) -> Tensor:
     """y = R(x) along axes: ẏ = Σⱼ ∂y/∂xⱼ ẋⱼ, with ∂y/∂x the backward of ones."""
     p = ctx.op_params
@@ -138,7 +145,8 @@ RULES: dict[Any, list[type[Function]]] = {
         _windows.Fold,
     ],
     affine: [shape.Pad, _windows.Unfold],
-    multilinear: [linalg.RowsMatMul, linalg.Linear, linalg.Einsum, conv.Conv],
+    multilinear: [linalg.RowsMatMul, linalg.Einsum],
+    biased: [linalg.Linear, conv.Conv],
     reduction: [reduce.Prod, reduce.LogSumExp, reduce.Norm],
     log_softmax: [nn_ops.LogSoftmax],
 }
