@@ -58,8 +58,10 @@ FUNCS = {"scalar": (f_scalar, [(3,), (3,)]), "mat": (f_mat, [(3, 2), (4, 3)])}
 @pytest.mark.parametrize("argnums", [0, 1, (0, 1)])
 def test_grad_and_grad_and_value_match_torch(argnums) -> None:
     (x, y), (tx, ty) = _pair((3,), (3,))
-    _close(mf.grad(lambda a, b: f_scalar(mg, a, b), argnums)(x, y),
-           torch.func.grad(lambda a, b: f_scalar(torch, a, b), argnums)(tx, ty))  # fmt: skip
+    _close(
+        mf.grad(lambda a, b: f_scalar(mg, a, b), argnums)(x, y),
+        torch.func.grad(lambda a, b: f_scalar(torch, a, b), argnums)(tx, ty),
+    )
     g, v = mf.grad_and_value(lambda a, b: f_scalar(mg, a, b), argnums)(x, y)
     tg, tv = torch.func.grad_and_value(lambda a, b: f_scalar(torch, a, b), argnums)(tx, ty)
     _close(g, tg)
@@ -78,7 +80,9 @@ def test_grad_has_aux_and_nested_grad() -> None:
     _close(aux, taux)
     # grad of a sum of grad: a nested transform (third derivative of sin x · x appears)
     gg = mf.grad(lambda a: mf.grad(lambda b: (mg.sin(b) * b * b).sum())(a).sum())(x)
-    tgg = torch.func.grad(lambda a: torch.func.grad(lambda b: (torch.sin(b) * b * b).sum())(a).sum())(tx)  # fmt: skip
+    tgg = torch.func.grad(
+        lambda a: torch.func.grad(lambda b: (torch.sin(b) * b * b).sum())(a).sum()
+    )(tx)
     _close(gg, tgg)
 
 
@@ -105,13 +109,19 @@ def test_jacrev_and_jacfwd_match_torch(name, argnums) -> None:
     fn, shapes = FUNCS[name]
     mx, tx = _pair(*shapes)
     for ours, theirs in ((mf.jacrev, torch.func.jacrev), (mf.jacfwd, torch.func.jacfwd)):
-        _close(ours(lambda *a: fn(mg, *a), argnums)(*mx), theirs(lambda *a: fn(torch, *a), argnums)(*tx))  # fmt: skip
+        _close(
+            ours(lambda *a: fn(mg, *a), argnums)(*mx),
+            theirs(lambda *a: fn(torch, *a), argnums)(*tx),
+        )
 
 
 def test_jacobian_of_a_tuple_output() -> None:
     (x,), (tx,) = _pair((3,))
     for ours, theirs in ((mf.jacrev, torch.func.jacrev), (mf.jacfwd, torch.func.jacfwd)):
-        _close(ours(lambda a: (a.exp(), (a * a).sum()))(x), theirs(lambda a: (a.exp(), (a * a).sum()))(tx))  # fmt: skip
+        _close(
+            ours(lambda a: (a.exp(), (a * a).sum()))(x),
+            theirs(lambda a: (a.exp(), (a * a).sum()))(tx),
+        )
 
 
 @pytest.mark.parametrize("argnums", [0, (0, 1)])
@@ -122,8 +132,10 @@ def test_hessian_is_forward_over_reverse_and_matches_torch(argnums) -> None:
     _close(h, th)
     # of a small network's loss in its weights
     (w, xb), (tw, txb) = _pair((3, 2), (4, 3))
-    _close(mf.hessian(lambda a: f_mat(mg, a, xb).sum())(w),
-           torch.func.hessian(lambda a: f_mat(torch, a, txb).sum())(tw))  # fmt: skip
+    _close(
+        mf.hessian(lambda a: f_mat(mg, a, xb).sum())(w),
+        torch.func.hessian(lambda a: f_mat(torch, a, txb).sum())(tw),
+    )
 
 
 # ------------------------------------------------------------------ vmap
@@ -142,8 +154,12 @@ def test_vmap_matches_torch(case) -> None:
     mk, shapes, dims = VMAP_CASES[case]
     mx, tx = _pair(*shapes)
     _close(mf.vmap(mk(mg), in_dims=dims)(*mx), torch.func.vmap(mk(torch), in_dims=dims)(*tx))
-    _close(mf.vmap(mk(mg), in_dims=dims, out_dims=-1)(*mx) if case != "sum" else mg.tensor(0.0),
-           torch.func.vmap(mk(torch), in_dims=dims, out_dims=-1)(*tx) if case != "sum" else torch.tensor(0.0))  # fmt: skip
+    _close(
+        mf.vmap(mk(mg), in_dims=dims, out_dims=-1)(*mx) if case != "sum" else mg.tensor(0.0),
+        torch.func.vmap(mk(torch), in_dims=dims, out_dims=-1)(*tx)
+        if case != "sum"
+        else torch.tensor(0.0),
+    )
 
 
 def test_nested_vmap_matches_torch() -> None:
@@ -182,7 +198,9 @@ def test_functional_call_with_an_nn_module() -> None:
     params = {k: mg.tensor(rng.standard_normal(v.shape)) for k, v in model.named_parameters()}
     tparams = {k: torch.tensor(v.data) for k, v in params.items()}
     (x,), (tx,) = _pair((4, 3))
-    _close(mf.functional_call(model, params, (x,)), torch.func.functional_call(tmodel, tparams, (tx,)))  # fmt: skip
+    _close(
+        mf.functional_call(model, params, (x,)), torch.func.functional_call(tmodel, tparams, (tx,))
+    )
     g = mf.grad(lambda p: mf.functional_call(model, p, (x,)).sum())(params)
     tg = torch.func.grad(lambda p: torch.func.functional_call(tmodel, p, (tx,)).sum())(tparams)
     _close(g, tg)
@@ -202,23 +220,36 @@ def _fn2(lib):
 @pytest.mark.parametrize("strategy", ["reverse-mode", "forward-mode"])
 def test_autograd_functional_jacobian(strategy) -> None:
     (a, b), (ta, tb) = _pair((3,), (3,))
-    _close(mfn.jacobian(_fn2(mg), (a, b), strategy=strategy),
-           torch.autograd.functional.jacobian(_fn2(torch), (ta, tb), strategy=strategy,
-                                              vectorize=strategy == "forward-mode"))  # fmt: skip
-    _close(mfn.jacobian(lambda u: mg.exp(u) * 2.0, a),
-           torch.autograd.functional.jacobian(lambda u: torch.exp(u) * 2.0, ta))  # fmt: skip
+    _close(
+        mfn.jacobian(_fn2(mg), (a, b), strategy=strategy),
+        torch.autograd.functional.jacobian(
+            _fn2(torch), (ta, tb), strategy=strategy, vectorize=strategy == "forward-mode"
+        ),
+    )
+    _close(
+        mfn.jacobian(lambda u: mg.exp(u) * 2.0, a),
+        torch.autograd.functional.jacobian(lambda u: torch.exp(u) * 2.0, ta),
+    )
 
 
 def test_autograd_functional_hessian_hvp_vhp() -> None:
     (a, b, v, w), (ta, tb, tv, tw) = _pair((3,), (3,), (3,), (3,))
-    _close(mfn.hessian(lambda u, s: f_scalar(mg, u, s), (a, b)),
-           torch.autograd.functional.hessian(lambda u, s: f_scalar(torch, u, s), (ta, tb)))  # fmt: skip
-    _close(mfn.hessian(lambda u: f_scalar(mg, u, b), a),
-           torch.autograd.functional.hessian(lambda u: f_scalar(torch, u, tb), ta))  # fmt: skip
-    for ours, theirs in ((mfn.hvp, torch.autograd.functional.hvp),
-                         (mfn.vhp, torch.autograd.functional.vhp)):  # fmt: skip
-        _close(ours(lambda u, s: f_scalar(mg, u, s), (a, b), (v, w)),
-               theirs(lambda u, s: f_scalar(torch, u, s), (ta, tb), (tv, tw)))  # fmt: skip
+    _close(
+        mfn.hessian(lambda u, s: f_scalar(mg, u, s), (a, b)),
+        torch.autograd.functional.hessian(lambda u, s: f_scalar(torch, u, s), (ta, tb)),
+    )
+    _close(
+        mfn.hessian(lambda u: f_scalar(mg, u, b), a),
+        torch.autograd.functional.hessian(lambda u: f_scalar(torch, u, tb), ta),
+    )
+    for ours, theirs in (
+        (mfn.hvp, torch.autograd.functional.hvp),
+        (mfn.vhp, torch.autograd.functional.vhp),
+    ):
+        _close(
+            ours(lambda u, s: f_scalar(mg, u, s), (a, b), (v, w)),
+            theirs(lambda u, s: f_scalar(torch, u, s), (ta, tb), (tv, tw)),
+        )
         out, hv = ours(lambda u: f_scalar(mg, u, b), a, v, create_graph=True)
         assert hv.requires_grad
 

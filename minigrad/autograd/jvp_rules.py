@@ -13,12 +13,12 @@ the kind of rule, one line of math each:
 - **linear** (y = A x): the Jacobian is the op itself, so ẏ = op(ẋ) (same parameters;
   a constant fill, as in ``pad``, becomes 0).
 - **multilinear** (y = B(x₁, ..., xₙ), linear in each): ẏ = Σᵢ B(x₁, .., ẋᵢ, .., xₙ)
-  (matmul, einsum); with a bias b, ẏ also gains ḃ (linear, convolution).
+  (matmul, einsum); with a bias b, ẏ also gains ḃ (linear).
 - **reductions** y = R(x) along axes, each x feeding one y: ẏ = Σⱼ ∂y/∂xⱼ · ẋⱼ, and
   the row ∂y/∂xⱼ is the backward of a gradient of ones.
 - ``log_softmax``: ẏ = ẋ - Σⱼ softmax(x)ⱼ ẋⱼ.
 
-Every other Function (layer norm, the losses, pooling, attention, binary max/min, a
+Every other Function (layer norm, the losses, pooling, convolution, attention, binary max/min, a
 user's ``autograd.Function``) gets the **transpose trick**, :func:`transpose_jvp`: the
 VJP u ↦ Jᵀu is linear in u, so J ẋ = ∂/∂u ⟨Jᵀu, ẋ⟩ — one forward and two backward
 passes (the second differentiates the first: ``create_graph``). It is exact, not an
@@ -146,7 +146,7 @@ RULES: dict[Any, list[type[Function]]] = {
     ],
     affine: [shape.Pad, _windows.Unfold],
     multilinear: [linalg.RowsMatMul, linalg.Einsum],
-    biased: [linalg.Linear, conv.Conv],
+    biased: [linalg.Linear],
     reduction: [reduce.Prod, reduce.LogSumExp, reduce.Norm],
     log_softmax: [nn_ops.LogSoftmax],
 }
@@ -157,6 +157,7 @@ TRANSPOSED: list[type[Function]] = [
     nn_ops.LayerNorm,
     loss_binary.BinaryCrossEntropy,
     pooling.MaxPool,
+    conv.Conv,  # its bias broadcasts over the channel axis, and the kernel has array paths
     attention.Attention,
     attention.PackedAttention,
 ]
