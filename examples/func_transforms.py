@@ -77,12 +77,14 @@ def newton() -> None:
         return (1 - x[0]) ** 2 + 100 * (x[1] - x[0] ** 2) ** 2
 
     x = mg.tensor([-1.2, 1.0], dtype=mg.float64)
-    for step in range(30):
+    steps = 0
+    while steps < 30:
         g, h = grad(rosenbrock)(x), hessian(rosenbrock)(x)
         x = mg.tensor(x.data - np.linalg.solve(h.data, g.data))
+        steps += 1
         if np.linalg.norm(g.data) < 1e-12:
             break
-    print(f"Newton with hessian: minimum found at {np.round(x.data, 6)} after {step + 1} steps")
+    print(f"Newton with hessian: minimum found at {np.round(x.data, 6)} after {steps} steps")
 
 
 if __name__ == "__main__":

@@ -16,9 +16,10 @@ the kind of rule, one line of math each:
   (matmul, einsum); with a bias b, ẏ also gains ḃ (linear).
 - **reductions** y = R(x) along axes, each x feeding one y: ẏ = Σⱼ ∂y/∂xⱼ · ẋⱼ, and
   the row ∂y/∂xⱼ is the backward of a gradient of ones.
-- ``log_softmax``: ẏ = ẋ - Σⱼ softmax(x)ⱼ ẋⱼ.
+- ``log_softmax``: ẏ = ẋ - Σⱼ softmax(x)ⱼ ẋⱼ; ``layer_norm``, ``maximum``, ``minimum``: their
+  own (below).
 
-Every other Function (layer norm, the losses, pooling, convolution, attention, binary max/min, a
+Every other Function (cross-entropy, binary cross-entropy, max pooling, convolution, attention, a
 user's ``autograd.Function``) gets the **transpose trick**, :func:`transpose_jvp`: the
 VJP u ↦ Jᵀu is linear in u, so J ẋ = ∂/∂u ⟨Jᵀu, ẋ⟩ — one forward and two backward
 passes (the second differentiates the first: ``create_graph``). It is exact, not an
@@ -32,10 +33,12 @@ from typing import Any
 
 import numpy as np
 
+from minigrad.core import primitives as P
 from minigrad.core.autograd import Function, Tensor
 from minigrad.core.grad_mode import _state, enable_grad
 from minigrad.fast import scalar_ops
 from minigrad.nn.functional import _windows, attention, conv, loss_binary, pooling
+from minigrad.nn.functional import loss_cross_entropy as cross_entropy
 from minigrad.ops import activations, binary, indexing, linalg, nn_ops, reduce, shape, unary
 
 
@@ -119,6 +122,29 @@ def log_softmax(ctx: Function, t: Tensor) -> Tensor:
     return t - (y.exp() * t).sum(dim=ctx.axis, keepdim=True)
 
 
+def layer_norm(ctx: Function, tx: Tensor, tw: Tensor, tb: Tensor) -> Tensor:
+    """x̂ = (x - μ)·r, r = 1/√(σ² + ε):  ẋ̂ = r·(ẋ - mean ẋ - x̂·mean(x̂·ẋ)),
+    ẏ = ẋ̂·w + x̂·ẇ + ḃ  (x̂ recomputed from x with recorded ops: differentiable again)."""
+    (x, w), axes, eps = ctx.op_inputs[:2], ctx.op_params["axes"], ctx.op_params["eps"]
+    xc = x - x.mean(dim=axes, keepdim=True)
+    r = ((xc * xc).mean(dim=axes, keepdim=True) + eps).rsqrt()
+    xhat = xc * r
+    mean_t, mean_xt = tx.mean(dim=axes, keepdim=True), (xhat * tx).mean(dim=axes, keepdim=True)
+    return r * (tx - mean_t - xhat * mean_xt) * w + xhat * tw + tb
+
+
+def maximum(ctx: Function, ta: Tensor, tb: Tensor) -> Tensor:
+    """z = max(a, b): ż = ȧ where a > b, ḃ where a < b, (ȧ + ḃ)/2 at ties."""
+    a, b = (x.data for x in ctx.op_inputs)
+    return P.where(a > b, ta, P.where(a < b, tb, (ta + tb) / 2))
+
+
+def minimum(ctx: Function, ta: Tensor, tb: Tensor) -> Tensor:
+    """z = min(a, b): ż = ȧ where a < b, ḃ where a > b, (ȧ + ḃ)/2 at ties."""
+    a, b = (x.data for x in ctx.op_inputs)
+    return P.where(a < b, ta, P.where(a > b, tb, (ta + tb) / 2))
+
+
 RULES: dict[Any, list[type[Function]]] = {
     self_adjoint: [
         # ops/unary.py
@@ -149,12 +175,13 @@ RULES: dict[Any, list[type[Function]]] = {
     biased: [linalg.Linear],
     reduction: [reduce.Prod, reduce.LogSumExp, reduce.Norm],
     log_softmax: [nn_ops.LogSoftmax],
+    layer_norm: [nn_ops.LayerNorm],
+    maximum: [binary.Maximum],
+    minimum: [binary.Minimum],
 }
 # Left to the transpose trick (no rule here): listed so the choice is visible.
 TRANSPOSED: list[type[Function]] = [
-    binary.Maximum,
-    binary.Minimum,
-    nn_ops.LayerNorm,
+    cross_entropy.CrossEntropy,  # weights, label smoothing and ignored targets: one node
     loss_binary.BinaryCrossEntropy,
     pooling.MaxPool,
     conv.Conv,  # its bias broadcasts over the channel axis, and the kernel has array paths
