@@ -183,7 +183,7 @@ class Worker:
 
 
 def _preload(names: list[str], torch_side: bool) -> list[str]:
-    nlp = any(n in ("gpt2_tiny", "gpt2_small", "minilm", "bert_base") for n in names)
+    nlp = any(n.startswith("gpt2") or n in ("minilm", "bert_base") for n in names)
     if not nlp:
         return []
     if torch_side:

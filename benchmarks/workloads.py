@@ -18,6 +18,7 @@ import numpy as np
 
 from benchmarks import flops, peers
 from benchmarks.backends import CUDA_KEYS, PEER_KEYS, Backend, train_step
+from benchmarks.decode import build_decode
 from benchmarks.gpt_block import build_gpt_block
 from benchmarks.layers import build_gpt2_checkpointed, build_lstm
 from benchmarks.nlp import build_bert_base, build_gpt2_small, build_gpt2_tiny, build_minilm
@@ -310,6 +311,20 @@ WORKLOADS: dict[str, Workload] = {
             heavy=True,
             targets={"ratio": 1.3, "gemm_fraction": 0.5},
         ),
+        *[
+            Workload(
+                f"gpt2_decode_{'cache' if cache else 'nocache'}_{n}",
+                f"GPT-2 tiny greedy decoding, {n} new tokens, "
+                f"{'with' if cache else 'without'} KV cache",
+                "tokens/s",
+                build_decode(n, cache),
+                _TRAIN,
+                quick=n == 64,
+                training=False,
+            )
+            for n in (64, 256)
+            for cache in (True, False)
+        ],
         Workload(
             "minilm",
             "all-MiniLM-L6-v2 (pretrained) inference",

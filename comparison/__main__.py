@@ -111,6 +111,31 @@ def run_trainer(report: Report, args: argparse.Namespace) -> None:
         compare_trainer(report, dtype)
 
 
+def run_seq2seq(kind: str) -> Callable[[Report, argparse.Namespace], None]:
+    def run(report: Report, args: argparse.Namespace) -> None:
+        from comparison.seq2seq_compare import compare_seq2seq
+
+        for dtype in args.dtypes:
+            compare_seq2seq(report, kind, dtype)
+
+    return run
+
+
+def run_gpt2_generate(report: Report, args: argparse.Namespace) -> None:
+    from comparison.seq2seq_compare import compare_gpt2_generate
+
+    for dtype in args.dtypes:
+        compare_gpt2_generate(report, dtype)
+
+
+def run_translation(report: Report, args: argparse.Namespace) -> None:
+    from comparison.translation import TranslationSettings, compare_translation
+
+    settings = TranslationSettings(steps=args.translation_steps)
+    for dtype in args.dtypes:
+        compare_translation(report, dtype, settings, echo=print)
+
+
 COMPARISONS: dict[str, Callable[[Report, argparse.Namespace], None]] = {
     "seed": run_seed,
     "gpt2": run_gpt2,
@@ -120,8 +145,12 @@ COMPARISONS: dict[str, Callable[[Report, argparse.Namespace], None]] = {
     "minilm": run_minilm,
     "finetune": run_finetune,
     "trainer": run_trainer,
+    "bart": run_seq2seq("bart"),
+    "marian": run_seq2seq("marian"),
+    "gpt2-generate": run_gpt2_generate,
+    "translation": run_translation,
 }
-OPTIONAL = {"finetune", "trainer"}  # run only when asked for with --models
+OPTIONAL = {"finetune", "trainer", "translation"}  # run only when asked for with --models
 MODEL_HELP = """\
 models (--models; each runs in every --dtypes, both sides in the same dtype; float64
 must agree to ~1e-10 relative, float32 is reported with float32 tolerances):
@@ -144,8 +173,17 @@ trainer  = (optional) minigrad.train.Trainer vs transformers.Trainer (needs
            accelerate) on a tiny BertForSequenceClassification, 3 epochs with warmup,
            clipping, accumulation and evaluation: every batch's loss, log_history,
            final parameters.
-Default: all but finetune and trainer. gpt2/bert/minilm/finetune build the reference with
-transformers on --device; dropout is off on both sides (the libraries draw different
+bart     = BartForConditionalGeneration vs transformers (tiny: 2+2 layers, 32 wide,
+           64 tokens): encoder output, logits, loss, every gradient on a padded
+           batch; generate ids for greedy and beam search, with and without cache;
+marian   = MarianMTModel (sinusoidal positions, scaled embeddings), the same checks;
+gpt2-generate = GPT-2 generate ids on left-padded prompts, greedy and beam search
+           (length penalty, several returned sequences), with and without the cache;
+translation = (optional) a tiny Marian trained side by side on the toy number
+           translation corpus (comparison/data/numbers_en_fr.tsv): loss at every
+           step, then BLEU and chrF (sacrebleu) of both sides' greedy translations.
+Default: all but finetune, trainer and translation. gpt2/bert/minilm/finetune build the
+reference with transformers on --device; dropout is off on both sides (the libraries draw different
 random masks), so the runs can agree element by element.
 
 verdict: every row shows max abs, max rel, its rtol and atol, and worst/allowed.
@@ -216,6 +254,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=4,
         help="finetune: lowest encoder layers frozen, 0-6 (default 4: the top 2 "
         "layers, pooler and head are trained); the embeddings are always frozen",
+    )
+    p.add_argument(
+        "--translation-steps",
+        type=int,
+        default=300,
+        help="translation: AdamW steps of the side-by-side training (batch 32)",
     )
     p.add_argument("--out", default="comparison_report", help="folder for report.json/.md")
     p.add_argument(

@@ -11,7 +11,14 @@ from minigrad import (
     autograd,
     ops,
 )
-from minigrad.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from minigrad.autograd import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from minigrad.creation import (
     arange,
     as_tensor,

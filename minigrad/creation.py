@@ -35,6 +35,26 @@ def _float(dtype: Any) -> np.dtype:
     return dtypes.get_default_dtype() if dtype is None else np.dtype(dtype)
 
 
+def _random_float(dtype: Any, op: str) -> np.dtype:
+    """The dtype of a continuous random draw: a floating one. PyTorch refuses integer
+    and bool dtypes here (``randn(dtype=int64)`` would be all zeros)."""
+    dt = _float(dtype)
+    if dt.kind != "f":
+        raise NotImplementedError(
+            f"{op}: not implemented for dtype {dt} (a continuous distribution needs a "
+            "floating dtype; use randint for integers)"
+        )
+    return dt
+
+
+def _count(n: Any, op: str, what: str = "n") -> int:
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool):
+        raise TypeError(f"{op}: {what} must be an integer, got {type(n).__name__}")
+    if n < 0:
+        raise RuntimeError(f"{op}: {what} must be greater or equal to 0, got {n}")
+    return int(n)
+
+
 def tensor(data: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
     """A new leaf tensor holding a copy of ``data``: Python floats become the default
     float dtype, ints int64, bools bool (unlike ``Tensor(data)``, always floating)."""
@@ -94,6 +114,11 @@ def arange(
         start, end = 0, start
     if step == 0:
         raise RuntimeError("arange: step must be nonzero")
+    if (end - start) * step < 0:
+        raise RuntimeError(
+            f"arange: upper bound and lower bound inconsistent with step sign "
+            f"(start={start}, end={end}, step={step})"
+        )
     if dtype is None:
         is_int = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
         dtype = dtypes.int64 if is_int else dtypes.get_default_dtype()
@@ -116,20 +141,22 @@ def eye(
     n: int, m: int | None = None, dtype: Any = None, requires_grad: bool = False, device: Any = None
 ) -> Tensor:
     check_device(device, "eye")
+    n = _count(n, "eye")
+    m = n if m is None else _count(m, "eye", "m")
     return _make(np.eye(n, m, dtype=_float(dtype)), requires_grad)
 
 
 def rand(*size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
     """Uniform on [0, 1) from the global generator."""
     check_device(device, "rand")
-    arr = random.generator().random(_size(size)).astype(_float(dtype))
+    arr = random.generator().random(_size(size)).astype(_random_float(dtype, "rand"))
     return _make(arr, requires_grad)
 
 
 def randn(*size: Any, dtype: Any = None, requires_grad: bool = False, device: Any = None) -> Tensor:
     """Standard normal from the global generator."""
     check_device(device, "randn")
-    arr = random.generator().standard_normal(_size(size)).astype(_float(dtype))
+    arr = random.generator().standard_normal(_size(size)).astype(_random_float(dtype, "randn"))
     return _make(arr, requires_grad)
 
 
@@ -150,6 +177,7 @@ def randint(
 
 def randperm(n: int, dtype: Any = None, device: Any = None) -> Tensor:
     check_device(device, "randperm")
+    n = _count(n, "randperm")
     return _make(random.generator().permutation(n).astype(dtype or dtypes.int64), False)
 
 

@@ -38,6 +38,13 @@ def _to_array(data: Any, dtype: Any = None) -> np.ndarray:
         arr = np.array(data)
     else:
         arr = np.array(data)
+        if _maybe_big_int(arr) and _has_big_int(data):
+            if not _has_float(data):
+                raise ValueError(
+                    "tensor(): overflow: a Python int does not fit in int64 (PyTorch's "
+                    "integer dtype for Python ints)"
+                )
+            arr = np.array(data, dtype=np.float64)
         if arr.dtype.kind == "f":  # Python floats: the default float dtype, as PyTorch
             arr = arr.astype(dtypes.get_default_dtype())
         elif arr.dtype.kind in "iu":
@@ -47,6 +54,27 @@ def _to_array(data: Any, dtype: Any = None) -> np.ndarray:
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"tensor(): unsupported dtype {arr.dtype}")
     return arr
+
+
+def _maybe_big_int(arr: np.ndarray) -> bool:
+    """Could NumPy's array of Python data hide an int outside int64's range? (NumPy
+    makes such data uint64, float64 or object.) A cheap test before the exact one."""
+    if arr.dtype == object or arr.dtype == np.uint64:
+        return True
+    return arr.dtype == np.float64 and arr.size > 0 and float(np.nanmax(np.abs(arr))) >= 2**63
+
+
+def _has_big_int(data: Any) -> bool:
+    """True when nested Python data holds an int outside int64's range."""
+    if isinstance(data, (list, tuple)):
+        return any(_has_big_int(d) for d in data)
+    return type(data) is int and not -(2**63) <= data < 2**63
+
+
+def _has_float(data: Any) -> bool:
+    if isinstance(data, (list, tuple)):
+        return any(_has_float(d) for d in data)
+    return isinstance(data, float)
 
 
 def _constructor_array(args: tuple, dtype: Any) -> np.ndarray:
@@ -256,6 +284,8 @@ class _TensorAPI:
         """
         for o in others:
             refuse_torch_tensor(o, op)
+        if self.grad_fn is not None and self.grad_fn.output_saved:
+            self.grad_fn._output_written = True  # its backward will refuse (PyTorch's rule)
         record = _state.enabled and (
             self._requires_grad or any(isinstance(o, Tensor) and o._requires_grad for o in others)
         )
@@ -276,6 +306,13 @@ class _TensorAPI:
             old = Tensor._from_op(self.data.copy(), self.grad_fn)
             old._requires_grad = self._requires_grad
             new = compute(old)
+            if self._requires_grad and not new._requires_grad:
+                # fill_ / zero_ / copy_ of a constant: the result still requires grad
+                # (PyTorch's FillBackward passes 0 to the old value), selected, not 0·x.
+                from minigrad.ops.binary import where
+
+                keep = Tensor._from_op(np.ones(new.shape, dtype=bool), None)
+                new = where(keep, new, old)
         else:
             prev, _state.enabled = _state.enabled, False
             try:
@@ -290,7 +327,12 @@ class _TensorAPI:
         np.copyto(self.data, _same_kind(self, new.data))
         version.bump(self.data)
         if record:
+            retained = self.retains_grad
+            if retained:
+                self.grad_fn._retained = None
             self.grad_fn, self._requires_grad = new.grad_fn, new._requires_grad
+            if retained:  # .grad follows the new value, as PyTorch's retain_grad
+                self.grad_fn._retained = weakref.ref(self)
         return self
 
     def zero_(self) -> Tensor:
@@ -388,6 +430,12 @@ def normalize_dims(dim: int | Sequence[int] | None, ndim: int, op: str) -> tuple
         return (dim,)
     if isinstance(dim, (int, np.integer)):
         dim = (dim,)
+    elif not isinstance(dim, (tuple, list)) or not all(
+        isinstance(d, (int, np.integer)) and not isinstance(d, bool) for d in dim
+    ):
+        raise TypeError(
+            f"{op}: dim must be an int or a tuple of ints, got {type(dim).__name__} {dim!r}"
+        )
     axes = tuple(sorted(_normalize_dim(d, ndim, op) for d in dim)) if ndim else ()
     if len(set(axes)) != len(axes):
         raise RuntimeError(f"{op}: dim {tuple(dim)} appears multiple times in the list of dims")

@@ -414,13 +414,16 @@ REGISTRY: list[OpInfo] = [
     _same("floor_divide", partial(int_pair_sample, nonzero_b=True), **NO_FLOATS),
     _same("remainder", partial(int_pair_sample, nonzero_b=True), **NO_FLOATS),
     _same("floor_divide", partial(nary, doms=DIV_DOMS), variant="float", **NONDIFF),
-    _same("remainder", partial(nary, doms=DIV_DOMS), variant="float", **NONDIFF),
+    _same("remainder", partial(nary, doms=DIV_DOMS), variant="float", **FIRST_ORDER),
+    _same("fmod", partial(int_pair_sample, nonzero_b=True), **NO_FLOATS),
+    _same("fmod", partial(nary, doms=DIV_DOMS), variant="float", **FIRST_ORDER),
     *[_same(n, special_values_sample, **NONDIFF) for n in ("isnan", "isinf", "isfinite")],
     _same("allclose", compare_sample, **NONDIFF),
     _same("equal", equal_sample, **NONDIFF),
 ]
 
 # ``minigrad.nn.functional``, named as PyTorch's OpInfo names it (``nn.functional.conv2d``).
+from op_registry_layers import ENTRIES as LAYER_ENTRIES  # noqa: E402
 from op_registry_nn import ENTRIES as NN_ENTRIES  # noqa: E402
 
-REGISTRY += NN_ENTRIES
+REGISTRY += NN_ENTRIES + LAYER_ENTRIES

@@ -123,7 +123,7 @@ def pixel_shuffle_sample(draw, small, unshuffle):
 ENTRIES: list[OpInfo] = [
     *(
         OpInfo(
-            f"conv_transpose{nd}d",
+            f"nn.functional.conv_transpose{nd}d",
             getattr(F, f"conv_transpose{nd}d"),
             getattr(TF, f"conv_transpose{nd}d"),
             lambda small, nd=nd: conv_transpose_sample(small, nd),
@@ -131,7 +131,7 @@ ENTRIES: list[OpInfo] = [
         for nd in (1, 2, 3)
     ),
     OpInfo(
-        "embedding_bag",
+        "nn.functional.embedding_bag",
         _embedding_bag(F.embedding_bag),
         _embedding_bag(TF.embedding_bag),
         embedding_bag_sample,
@@ -139,7 +139,7 @@ ENTRIES: list[OpInfo] = [
     ),
     *(
         OpInfo(
-            "interpolate",
+            "nn.functional.interpolate",
             F.interpolate,
             TF.interpolate,
             lambda small, m=mode: interpolate_sample(small, m),
@@ -148,13 +148,13 @@ ENTRIES: list[OpInfo] = [
         for mode in ("nearest", "nearest-exact", "linear", "bilinear", "trilinear")
     ),
     OpInfo(
-        "pixel_shuffle",
+        "nn.functional.pixel_shuffle",
         F.pixel_shuffle,
         TF.pixel_shuffle,
         lambda small: pixel_shuffle_sample(small, False),
     ),
     OpInfo(
-        "pixel_unshuffle",
+        "nn.functional.pixel_unshuffle",
         F.pixel_unshuffle,
         TF.pixel_unshuffle,
         lambda small: pixel_shuffle_sample(small, True),

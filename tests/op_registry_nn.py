@@ -340,6 +340,7 @@ ENTRIES: list = [
 
 # Public functions without an entry, each with the reason and where it is tested.
 NOT_IN_REGISTRY = {
+    "nn.functional.upsample": "the deprecated alias of interpolate (as in PyTorch)",
     "nn.functional.dropout": "random: tested against its own mask in tests/test_ops.py",
     "nn.functional.dropout1d": "random (channel masks): tests/test_nn_functional.py",
     "nn.functional.dropout2d": "random (channel masks): tests/test_nn_functional.py",

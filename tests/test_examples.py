@@ -22,6 +22,7 @@ RUNS = [
     ("char_lstm.py", ["--steps", "20"], "pytorch"),
     ("minilm_similarity.py", ["--compare"], ""),
     ("finetune_minilm.py", ["--steps", "3"], ""),
+    ("translate.py", ["--steps", "20"], "held-out BLEU"),
 ]
 
 

@@ -134,7 +134,9 @@ def class_problem(draw: Any, dtype: Any = None) -> dict[str, Any]:
 def test_cross_entropy_class_indices(p: dict, smoothing: float) -> None:
     fns = both("cross_entropy", label_smoothing=smoothing, **p["kwargs"])
     out = compare(*fns, [p["x"], p["t"]], [0], p["dtype"])
-    assert out.grad_fn is not None and out.grad_fn.name() == "CrossEntropyBackward"  # fused
+    assert out.grad_fn is not None
+    if minigrad.fast.enabled():  # the fused node (reference mode composes log_softmax)
+        assert out.grad_fn.name() == "CrossEntropyBackward"
 
 
 @given(

@@ -26,7 +26,10 @@ __all__ = [
     "gradgradcheck",
     "is_anomaly_enabled",
     "is_grad_enabled",
+    "inference_mode",
+    "is_inference_mode_enabled",
     "no_grad",
+    "once_differentiable",
     "set_grad_enabled",
 ]
 
@@ -118,4 +121,6 @@ def grad(
 
 
 from minigrad.autograd import forward_ad, functional  # noqa: E402, F401
+from minigrad.autograd.custom_function import once_differentiable  # noqa: E402
 from minigrad.autograd.gradcheck import gradcheck, gradgradcheck  # noqa: E402
+from minigrad.autograd.inference import inference_mode, is_inference_mode_enabled  # noqa: E402

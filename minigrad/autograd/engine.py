@@ -22,7 +22,9 @@ from typing import Any
 import numpy as np
 
 from minigrad.autograd import anomaly
-from minigrad.core.autograd import Function
+from minigrad.autograd.function import check_output_unchanged, check_view_unchanged
+from minigrad.autograd.hooks import POST_ACCUMULATE, run_post_accumulate
+from minigrad.core.autograd import Function, _freed_message
 from minigrad.core.autograd import GraphTask as CoreGraphTask
 from minigrad.tensor import Tensor
 
@@ -67,6 +69,12 @@ class GraphTask(CoreGraphTask):
 
     def call(self, node: Function, grad: Any) -> tuple[Any, ...]:
         self.node = node
+        if node.needs_input_grad is None:  # released by an earlier backward
+            raise RuntimeError(_freed_message(node))
+        if node._output_written:
+            check_output_unchanged(node)
+        if node._view_of is not None:
+            check_view_unchanged(node)
         if node._hooks or node._retained is not None or self.captured is not None:
             grad = self.observe(node, grad)
         if not self.check_anomaly:
@@ -121,6 +129,8 @@ class GraphTask(CoreGraphTask):
                     self._capture(i, as_tensor(grad))
             else:
                 self.accumulate(leaf, grad)
+                if POST_ACCUMULATE and id(leaf) in POST_ACCUMULATE:
+                    run_post_accumulate(leaf)
 
     def accumulate(self, leaf: Tensor, grad: Any) -> None:
         """Add ``grad`` into ``leaf.grad`` (the core's copy rule, in the leaf's dtype)."""

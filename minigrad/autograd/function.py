@@ -49,8 +49,9 @@ def check_versions(node: Function, since: int) -> None:
     for arr in _saved_arrays(node):
         if arr is not None and version.written_since(arr, since):
             raise RuntimeError(
-                f"{node.name()}: one of the tensors saved for backward (shape {arr.shape}) "
-                f"was modified in place after it was saved (it is now at version "
+                f"{node.name()}: one of the variables needed for gradient computation has "
+                f"been modified by an inplace operation: a tensor saved for backward (shape "
+                f"{arr.shape}) was modified in place after it was saved (it is now at version "
                 f"{version.version_of(arr)}); its gradient would be wrong."
             )
 
@@ -72,9 +73,31 @@ def apply(cls: type[Function], *inputs: Any, **params: Any) -> Any:
     node = out.grad_fn
     if node is not None:
         node._epoch = version.epoch
+        if cls.is_view:
+            note_view(node, inputs[0].data, out.data)
         if anomaly._state.enabled:
             anomaly.record_creation(node)
     return out
+
+
+def note_view(node: Function, base: np.ndarray, out: np.ndarray) -> None:
+    """Remember that ``node``'s output shares the memory of its input ``base`` (a real
+    view, not a copy that a view op happened to make), and when."""
+    if version._root(out) is version._root(base):
+        node._view_of, node._view_epoch = base, version.epoch
+
+
+def check_view_unchanged(node: Function) -> None:
+    """Refuse the backward of a view whose memory was written in place after the view
+    was made. PyTorch then rebases the view's history onto the write; minigrad does not,
+    and the old history would give a silently wrong gradient."""
+    if version.written_since(node._view_of, node._view_epoch):
+        raise RuntimeError(
+            f"{node.name()}: this view's memory was modified by an inplace operation after "
+            "the view was made (PyTorch would rebase the view's history onto the write; "
+            "minigrad refuses rather than give a wrong gradient). Take the view after the "
+            "in-place op, or .clone() the view first."
+        )
 
 
 def saved_tensors(self: Function) -> tuple[Any, ...]:
@@ -85,12 +108,16 @@ def saved_tensors(self: Function) -> tuple[Any, ...]:
 
 
 def release(self: Function) -> None:
-    """Free everything backward used, keeping only the edges (so that the graph can
-    still be counted) and the freed mark: the node's attributes are cleared, not
-    replaced, so a kept graph holds less after backward than before it."""
-    edges, needs = self.next_edges, self.needs_input_grad
-    self.__dict__.clear()
-    self.next_edges, self.needs_input_grad, self._saved = edges, needs, None
+    """Free the saved values, and ``needs_input_grad`` (None marks the node freed: a
+    second backward refuses; ``next_edges`` stays, so the graph can still be counted).
+    Only values of attributes the node already has are replaced, none is added (and
+    the instance dict is never materialised, which CPython 3.11+ keeps inline): a graph
+    kept alive after backward holds less than before it."""
+    if self._saved:
+        self._saved = None
+    if self._out is not None:
+        self._out = None
+    self.needs_input_grad = None
 
 
 def name(self: Function) -> str:
@@ -104,6 +131,13 @@ Function._epoch = 0  # the in-place clock when the node saved its arrays
 # True for ops whose output may share memory with their input (views): an in-place
 # write to such an output changes the input too (see ``Tensor._inplace``).
 Function.is_view = False
+Function._view_of = None  # a view's input array, when the output shares its memory
+# True for ops whose PyTorch node saves its *output* for backward (amax, relu,
+# logsumexp, norm, prod...) even where minigrad's backward needs only a mask or the
+# input: an in-place write to the output then makes backward refuse, as PyTorch's
+# does (``Tensor._inplace`` marks the node, ``GraphTask.call`` checks the mark).
+Function.output_saved = False
+Function._output_written = False
 # The name a node shows when it is not the class name (``AddScalar`` shows ``Add``).
 Function.display_name = None
 Function.array_backward = False  # see ``minigrad/fast/array_mode.py``
@@ -113,3 +147,25 @@ Function.apply = classmethod(apply)
 Function.saved_tensors = property(saved_tensors)
 for _view in (primitives.Reshape, primitives.Permute, primitives.GetItem, BroadcastTo):
     _view.is_view = True  # the core's ops whose output may share the input's memory
+primitives.Amax.output_saved = True
+
+
+def saves_output(t: Any) -> Any:
+    """Mark the node that made ``t`` as one whose output PyTorch saves, so that writing
+    ``t`` in place makes its backward refuse: for the reference compositions of ops
+    whose fused kernel (and PyTorch's node) keeps the output (relu, softmax, norm)."""
+    if t.grad_fn is not None:
+        t.grad_fn.output_saved = True
+    return t
+
+
+def check_output_unchanged(node: Function) -> None:
+    """Refuse to run the backward of a node whose output was written in place when
+    PyTorch's node saves that output (``output_saved``)."""
+    if node._output_written:
+        raise RuntimeError(
+            f"{node.name()}: one of the variables needed for gradient computation has been "
+            "modified by an inplace operation: the output of this op (which PyTorch saves "
+            "for backward) was changed in place after it was computed; use an out-of-place "
+            "op (y = y * 2) or .clone() the output first"
+        )

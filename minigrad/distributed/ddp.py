@@ -50,8 +50,8 @@ from typing import Any
 import numpy as np
 
 from minigrad.autograd.function import Function
-from minigrad.core.grad_mode import is_grad_enabled
 from minigrad.autograd.version import bump
+from minigrad.core.grad_mode import is_grad_enabled
 from minigrad.creation import from_numpy
 from minigrad.nn.modules.module import Module
 from minigrad.tensor import Tensor

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.autograd import anomaly, forward_ad, version
-from minigrad.autograd.function import check_versions, refuse_tuple
+from minigrad.autograd.function import check_versions, note_view, refuse_tuple
 from minigrad.core import primitives as P
 from minigrad.core.autograd import (
     _OUTPUT,
@@ -92,6 +92,8 @@ def apply(cls: type[Function], *inputs: Any, **params: Any) -> Any:
     if ctx._saved:
         ctx._saved = tuple([_keep(ctx, a, inputs, out, raw) for a in ctx._saved])
         ctx._epoch = version.epoch
+    if cls.is_view:
+        note_view(ctx, inputs[0].data, out)
     if anomaly._state.enabled:
         anomaly.record_creation(ctx)
     result = Tensor._from_op(out, ctx)
@@ -150,7 +152,7 @@ class ArrayModeTask:
                 return node.backward(node, grad.data if isinstance(grad, Tensor) else grad)
             finally:
                 state.active = False
-        if not isinstance(grad, Tensor):
+        if isinstance(grad, (np.ndarray, np.generic)):  # (a GradTuple stays as it is)
             grad = Tensor._from_op(np.asarray(grad), None)
         return node.backward(node, grad)
 

@@ -2,6 +2,10 @@
 names (so ``transformers`` weights load directly):
 
 * GPT-2: :class:`GPT2Model`, :class:`GPT2LMHeadModel`;
+* BART and Marian (encoder-decoders for translation): :class:`BartModel`,
+  :class:`BartForConditionalGeneration`, :class:`MarianModel`, :class:`MarianMTModel`;
+* generation (greedy, sampling, beam search; KV cache): :class:`GenerationMixin`,
+  :class:`DynamicCache`, the logits processors;
 * BERT: :class:`BertModel`, :class:`BertForPreTraining`, :class:`BertForMaskedLM`,
   :class:`BertForNextSentencePrediction`, :class:`BertForSequenceClassification`,
   :class:`BertForTokenClassification`, and the sentence-embedding helpers
@@ -9,7 +13,8 @@ names (so ``transformers`` weights load directly):
 * RoBERTa: :class:`RobertaModel`, :class:`RobertaForMaskedLM`,
   :class:`RobertaForSequenceClassification`, :class:`RobertaForTokenClassification`.
 
-Configs (:class:`GPT2Config`, :class:`BertConfig`, :class:`RobertaConfig`) read
+Configs (:class:`GPT2Config`, :class:`BertConfig`, :class:`RobertaConfig`, :class:`BartConfig`,
+:class:`MarianConfig`) read
 Hugging Face ``config.json``; ``Model.from_pretrained(folder)`` reads a local Hugging
 Face model folder (safetensors, single file or sharded, with minigrad's own reader);
 ``model.save_pretrained(folder)`` writes one that ``transformers`` loads (see
@@ -25,6 +30,12 @@ from minigrad.models._layers import (
     TokenClassifierOutput,
     no_init_weights,
 )
+from minigrad.models.bart import (
+    BartConfig,
+    BartForConditionalGeneration,
+    BartModel,
+    shift_tokens_right,
+)
 from minigrad.models.bert import (
     BertForMaskedLM,
     BertForNextSentencePrediction,
@@ -36,9 +47,19 @@ from minigrad.models.bert import (
     mean_pool,
     sentence_embeddings,
 )
+from minigrad.models.cache import DynamicCache, EncoderDecoderCache
 from minigrad.models.config import BertConfig, GPT2Config, RobertaConfig
 from minigrad.models.convert import convert_hf_state_dict, load_hf_state_dict
+from minigrad.models.generation import GenerationMixin
 from minigrad.models.gpt2 import Conv1D, GPT2LMHeadModel, GPT2Model
+from minigrad.models.logits_process import (
+    ForcedEOSTokenLogitsProcessor,
+    LogitsProcessorList,
+    TemperatureLogitsWarper,
+    TopKLogitsWarper,
+    TopPLogitsWarper,
+)
+from minigrad.models.marian import MarianConfig, MarianModel, MarianMTModel
 from minigrad.models.roberta import (
     RobertaForMaskedLM,
     RobertaForSequenceClassification,
@@ -48,6 +69,9 @@ from minigrad.models.roberta import (
 )
 
 __all__ = [
+    "BartConfig",
+    "BartForConditionalGeneration",
+    "BartModel",
     "BaseModelOutput",
     "BertConfig",
     "BertForMaskedLM",
@@ -58,9 +82,17 @@ __all__ = [
     "BertForTokenClassification",
     "BertModel",
     "Conv1D",
+    "DynamicCache",
+    "EncoderDecoderCache",
+    "ForcedEOSTokenLogitsProcessor",
     "GPT2Config",
     "GPT2LMHeadModel",
     "GPT2Model",
+    "GenerationMixin",
+    "LogitsProcessorList",
+    "MarianConfig",
+    "MarianMTModel",
+    "MarianModel",
     "MaskedLMOutput",
     "NextSentencePredictorOutput",
     "RobertaConfig",
@@ -69,7 +101,10 @@ __all__ = [
     "RobertaForTokenClassification",
     "RobertaModel",
     "SequenceClassifierOutput",
+    "TemperatureLogitsWarper",
     "TokenClassifierOutput",
+    "TopKLogitsWarper",
+    "TopPLogitsWarper",
     "convert_hf_state_dict",
     "create_position_ids_from_input_ids",
     "l2_normalize",
@@ -77,4 +112,5 @@ __all__ = [
     "mean_pool",
     "no_init_weights",
     "sentence_embeddings",
+    "shift_tokens_right",
 ]

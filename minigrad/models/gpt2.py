@@ -5,6 +5,12 @@
                       h = h + MLP(LN₂(h)),   MLP(x) = dropout(c_proj(gelu_tanh(c_fc(x))))
     last_hidden_state = LN_f(h);   logits = last_hidden_state · wteᵀ   (tied lm_head)
 
+Attention splits [Q | K | V] = c_attn(h) into heads (B, H, T, D) and calls
+``F.scaled_dot_product_attention`` (see ``cache.masked_attention``); with
+``use_cache`` / ``past_key_values`` the keys and values of earlier positions come from
+a :class:`~minigrad.models.cache.DynamicCache`, which ``generate`` (greedy, sampling,
+beam search, see ``generation``) uses for incremental decoding.
+
 Parameter names are Hugging Face's (``transformer.h.0.attn.c_attn.weight``, ...), so
 ``model.load_state_dict(hf_model.state_dict())`` copies a ``transformers`` model in.
 GPT-2's projections are ``Conv1D`` layers whose weight is stored (in, out), the
@@ -23,19 +29,25 @@ import minigrad
 import minigrad.nn as nn
 from minigrad.models._layers import (
     IGNORE_INDEX,
-    BaseModelOutput,
-    CausalLMOutput,
     activation,
     as_index_array,
-    attend_packed,
-    attention_blocked,
     check_same_shape,
-    default_positions,
     init_enabled,
     init_normal_,
+    merge_heads,
+    split_heads,
     token_cross_entropy,
 )
+from minigrad.models.cache import (
+    AttentionMask,
+    BaseModelOutputWithPast,
+    CausalLMOutputWithPast,
+    DynamicCache,
+    build_mask,
+    masked_attention,
+)
 from minigrad.models.config import GPT2Config
+from minigrad.models.generation import GenerationMixin
 from minigrad.tensor import Tensor
 
 
@@ -58,10 +70,15 @@ class Conv1D(nn.Module):
 
 
 class GPT2Attention(nn.Module):
+    """Causal multi-head self-attention: [Q | K | V] = c_attn(h), heads split to
+    (B, H, T, D), out = c_proj(merge(softmax(Q Kᵀ · s + M) V)). With a cache, K and V
+    of the new positions are appended to the cached ones first (see ``cache``)."""
+
     def __init__(self, config: GPT2Config, layer_idx: int) -> None:
         super().__init__()
         e = config.n_embd
         self.n_head = config.n_head
+        self.layer_idx = layer_idx
         self.c_attn = Conv1D(3 * e, e)  # Q, K and V projections side by side
         self.c_proj = Conv1D(e, e)
         self.attn_dropout = nn.Dropout(config.attn_pdrop)
@@ -70,9 +87,12 @@ class GPT2Attention(nn.Module):
         if config.scale_attn_by_inverse_layer_idx:
             self.scale /= float(layer_idx + 1)
 
-    def forward(self, h: Tensor, blocked: np.ndarray | None) -> Tensor:
-        p = self.attn_dropout.p
-        out = attend_packed(self.c_attn(h), self.n_head, blocked, p, self.training, self.scale)
+    def forward(self, h: Tensor, mask: AttentionMask, cache: DynamicCache | None = None) -> Tensor:
+        q, k, v = (split_heads(x, self.n_head) for x in self.c_attn(h).chunk(3, dim=-1))
+        if cache is not None:
+            k, v = cache.update(k, v, self.layer_idx)
+        p = self.attn_dropout.p if self.training else 0.0
+        out = merge_heads(masked_attention(q, k, v, mask, p, self.scale))
         return self.resid_dropout(self.c_proj(out))
 
 
@@ -96,8 +116,8 @@ class GPT2Block(nn.Module):
         self.ln_2 = nn.LayerNorm(config.n_embd, eps=config.layer_norm_epsilon)
         self.mlp = GPT2MLP(config)
 
-    def forward(self, h: Tensor, blocked: np.ndarray | None) -> Tensor:
-        h = h + self.attn(self.ln_1(h), blocked)
+    def forward(self, h: Tensor, mask: AttentionMask, cache: DynamicCache | None = None) -> Tensor:
+        h = h + self.attn(self.ln_1(h), mask, cache)
         return h + self.mlp(self.ln_2(h))
 
 
@@ -156,30 +176,53 @@ class GPT2Model(GPT2PreTrainedModel):
         attention_mask: Any = None,
         token_type_ids: Any = None,
         position_ids: Any = None,
-    ) -> BaseModelOutput:
-        """``attention_mask`` (B, T): 1 = real token, 0 = padding (never attended to).
-        ``token_type_ids`` index the token table ``wte``, as Hugging Face's GPT-2 does."""
+        past_key_values: DynamicCache | None = None,
+        use_cache: bool | None = None,
+    ) -> BaseModelOutputWithPast:
+        """``attention_mask`` (B, P + T): 1 = real token, 0 = padding (never attended to),
+        over the P cached positions and the T new ones. ``token_type_ids`` index the
+        token table ``wte``, as Hugging Face's GPT-2 does. ``position_ids`` default to
+        P .. P+T-1. With ``use_cache`` (or a ``past_key_values`` given) the keys and
+        values are appended to ``past_key_values`` (a new :class:`DynamicCache` if
+        None), which is returned; ``use_cache`` defaults to False (a training step
+        keeps no cache)."""
         ids = as_index_array(input_ids, "GPT2Model input_ids")
+        if use_cache is None:
+            use_cache = past_key_values is not None
+        cache = None
+        if use_cache:
+            cache = past_key_values if past_key_values is not None else DynamicCache()
+        past = cache.get_seq_length() if cache is not None else 0
         mask = None if attention_mask is None else as_index_array(attention_mask, "attention_mask")
-        check_same_shape(ids, mask, "attention_mask")
+        if mask is not None and mask.shape != (ids.shape[0], past + ids.shape[1]):
+            raise ValueError(
+                f"attention_mask has shape {mask.shape}, but input_ids {ids.shape} with "
+                f"{past} cached positions need ({ids.shape[0]}, {past + ids.shape[1]})"
+            )
         if position_ids is None:
-            pos = default_positions(ids, self.config.n_positions, "GPT2Model")
+            pos = np.broadcast_to(np.arange(past, past + ids.shape[1]), ids.shape)
         else:
             pos = as_index_array(position_ids, "position_ids")
             check_same_shape(ids, pos, "position_ids")
+        if pos.size and (pos.max() >= self.config.n_positions or pos.min() < 0):
+            raise ValueError(
+                f"GPT2Model: position {pos.max() if pos.min() >= 0 else pos.min()} (sequence "
+                f"length {past + ids.shape[1]}) exceeds the {self.config.n_positions} position "
+                "embeddings"
+            )
         h = self.wte(Tensor(ids)) + self.wpe(Tensor(pos))
         if token_type_ids is not None:
             types = as_index_array(token_type_ids, "token_type_ids")
             check_same_shape(ids, types, "token_type_ids")
             h = h + self.wte(Tensor(types))
         h = self.drop(h)
-        blocked = attention_blocked(mask, ids.shape[1], causal=True)
+        blocked = build_mask(mask, ids.shape[1], past, causal=True)
         for block in self.h:
-            h = block(h, blocked)
-        return BaseModelOutput(last_hidden_state=self.ln_f(h))
+            h = block(h, blocked, cache)
+        return BaseModelOutputWithPast(self.ln_f(h), cache)
 
 
-class GPT2LMHeadModel(GPT2PreTrainedModel):
+class GPT2LMHeadModel(GPT2PreTrainedModel, GenerationMixin):
     """GPT-2 with the language-model head (its weight *is* ``transformer.wte.weight``:
     one Parameter, whose gradient sums the embedding and the output uses).
 
@@ -206,8 +249,12 @@ class GPT2LMHeadModel(GPT2PreTrainedModel):
         token_type_ids: Any = None,
         position_ids: Any = None,
         labels: Any = None,
-    ) -> CausalLMOutput:
-        hidden = self.transformer(input_ids, attention_mask, token_type_ids, position_ids)
+        past_key_values: DynamicCache | None = None,
+        use_cache: bool | None = None,
+    ) -> CausalLMOutputWithPast:
+        hidden = self.transformer(
+            input_ids, attention_mask, token_type_ids, position_ids, past_key_values, use_cache
+        )
         logits = self.lm_head(hidden.last_hidden_state)
         loss = None
         if labels is not None:
@@ -217,4 +264,4 @@ class GPT2LMHeadModel(GPT2PreTrainedModel):
             pad = np.full((lab.shape[0], 1), IGNORE_INDEX, dtype=np.int64)
             shifted = np.concatenate([lab[:, 1:], pad], axis=1)
             loss = token_cross_entropy(logits, shifted)
-        return CausalLMOutput(loss=loss, logits=logits)
+        return CausalLMOutputWithPast(loss, logits, hidden.past_key_values)

@@ -29,7 +29,9 @@ __all__ = [
     "broadcast_view",
     "cast",
     "check_broadcast",
+    "check_dropout_p",
     "constant",
+    "float_input",
     "in_pieces",
     "is_array",
     "max_along",
@@ -62,6 +64,22 @@ def as_tensor(x: Any, dtype: np.dtype | None = None) -> Tensor:
 def array_op(fn: type[Function], *xs: Any, **params: Any) -> Any:
     """``fn`` on Tensors (recorded as usual) or, on bare arrays, its forward alone."""
     return forward_only(fn, *xs, **params) if is_array(xs[0]) else fn.apply(*xs, **params)
+
+
+def float_input(x: Any, op: str, name: str = "input") -> Tensor:
+    """``x`` as a Tensor, which must have a floating point dtype (else a RuntimeError
+    naming ``op``, as PyTorch's kernels refuse integer inputs)."""
+    x = as_tensor(x)
+    if x.dtype.kind != "f":
+        raise RuntimeError(f"{op}: expected {name} of a floating point dtype, got {x.dtype}")
+    return x
+
+
+def check_dropout_p(p: float) -> float:
+    """A dropout probability, which must lie in [0, 1] (PyTorch's message otherwise)."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    return p
 
 
 def constant(value: Any, dtype: np.dtype) -> Tensor:

@@ -6,12 +6,14 @@ import math
 
 import numpy as np
 
-from minigrad.autograd.function import Function
-from minigrad.ops._util import array_of, as_tensor
+from minigrad import fast
+from minigrad.autograd.function import Function, saves_output
+from minigrad.fast.fused import reference_of
+from minigrad.fast.kernels import fresh, inplace
+from minigrad.ops._util import array_of, as_tensor, constant, float_input
 from minigrad.ops.binary import where
 from minigrad.ops.declare import op
-from minigrad.ops.nn_ops import fresh, inplace
-from minigrad.ops.unary import erf, erf_array, exp, sigmoid, tanh
+from minigrad.ops.unary import erf, erf_array, exp, expm1, hardtanh_, log1p, select, sigmoid, tanh
 from minigrad.tensor import Tensor
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -20,10 +22,13 @@ _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
 class ReLU(Function):
-    """y = max(x, 0);  dx = dy where x > 0, else 0.
+    """y = max(x, 0);  dx = dy where x > 0, else 0 (selected, not dy · mask: see
+    ``select``).
 
-    The derivative is a 0/1 constant, so the node keeps only the boolean mask x > 0
-    (a quarter of the output's bytes in float32), freed after its backward."""
+    The node keeps only the boolean mask x > 0 (a quarter of the output's bytes in
+    float32), freed after its backward."""
+
+    output_saved = True  # PyTorch saves the output: writing it in place refuses
 
     array_backward = True
 
@@ -36,7 +41,13 @@ class ReLU(Function):
     @staticmethod
     def backward(ctx, g):
         (positive,) = ctx.saved_tensors
-        return g * positive
+        return select(positive, g)
+
+
+@reference_of(ReLU)
+def relu_reference(x: Tensor) -> Tensor:
+    """0 where x ≤ 0, else x (NaN stays NaN, as PyTorch)."""
+    return where(x <= 0, constant(0, x.dtype), x)
 
 
 class LeakyReLU(Function):
@@ -56,6 +67,11 @@ class LeakyReLU(Function):
         return g * np.where(array_of(x) > 0, 1, ctx.slope).astype(g.dtype)
 
 
+@reference_of(LeakyReLU)
+def leaky_relu_reference(x: Tensor, slope: float) -> Tensor:
+    return where(x > 0, x, x * slope)
+
+
 class ELU(Function):
     """y = x if x > 0 else α(eˣ - 1);  dx = dy if x > 0 else dy·α·eˣ."""
 
@@ -69,6 +85,13 @@ class ELU(Function):
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         return where(x > 0, g, g * ctx.alpha * exp(x))
+
+
+@reference_of(ELU)
+def elu_reference(x: Tensor, alpha: float) -> Tensor:
+    """x where x > 0, else α(eˣ - 1) (of min(x, 0): the unused branch never overflows,
+    so its zero gradient stays zero)."""
+    return where(x > 0, x, alpha * expm1(where(x > 0, 0.0, x)))
 
 
 class GELU(Function):
@@ -133,6 +156,14 @@ class GELU(Function):
         return d
 
 
+@reference_of(GELU)
+def gelu_reference(x: Tensor, approximate: str) -> Tensor:
+    """½x(1 + erf(x/√2)), or ½x(1 + tanh(√(2/π)(x + 0.044715x³)))."""
+    if approximate == "tanh":
+        return 0.5 * x * (1 + tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)))
+    return 0.5 * x * (1 + erf(x * _INV_SQRT_2))
+
+
 class SiLU(Function):
     """y = x·σ(x);  dx = dy · σ(x)·(1 + x·(1 - σ(x)))."""
 
@@ -146,6 +177,11 @@ class SiLU(Function):
         (x,) = ctx.saved_tensors
         s = sigmoid(x)
         return g * s * (x * (1 - s) + 1)
+
+
+@reference_of(SiLU)
+def silu_reference(x: Tensor) -> Tensor:
+    return x * sigmoid(x)
 
 
 class Softplus(Function):
@@ -167,48 +203,67 @@ class Softplus(Function):
         return where(bx > ctx.threshold, g, g * sigmoid(bx))
 
 
+def stable_softplus(z: Tensor) -> Tensor:
+    """ln(1 + e^z) = max(z, 0) + ln(1 + e^(-|z|)), with the kink of max and |·| at 0
+    taken from the side z ≤ 0, where the formula is ln(1 + e^z) itself (so the gradient
+    at 0 is σ(0) = ½, and e^(-|z|) ≤ 1 never overflows)."""
+    positive = z > 0
+    return where(positive, z, 0.0) + log1p(exp(where(positive, -z, z)))
+
+
+@reference_of(Softplus)
+def softplus_reference(x: Tensor, beta: float, threshold: float) -> Tensor:
+    """ln(1 + e^(βx))/β, or x where βx > threshold."""
+    bx = x * beta
+    return where(bx > threshold, x, stable_softplus(bx) / beta)
+
+
 # ------------------------------------------------------------------ functional API
-def _float(x) -> Tensor:
-    x = as_tensor(x)
-    if x.dtype.kind != "f":
-        raise TypeError(f"activation functions need a floating tensor, got dtype {x.dtype}")
-    return x
-
-
 @op()
 def relu(x) -> Tensor:
-    return ReLU.apply(as_tensor(x))
+    x = as_tensor(x)
+    return ReLU.apply(x) if fast.enabled() else saves_output(relu_reference(x))
 
 
 @op(methods=False)
 def leaky_relu(x, negative_slope: float = 0.01) -> Tensor:
-    return LeakyReLU.apply(_float(x), slope=negative_slope)
+    x = float_input(x, "leaky_relu")
+    if not fast.enabled():
+        return leaky_relu_reference(x, negative_slope)
+    return LeakyReLU.apply(x, slope=negative_slope)
 
 
 @op(methods=False)
 def elu(x, alpha: float = 1.0) -> Tensor:
-    return ELU.apply(_float(x), alpha=alpha)
+    x = float_input(x, "elu")
+    return ELU.apply(x, alpha=alpha) if fast.enabled() else elu_reference(x, alpha)
 
 
 @op(methods=False)
 def gelu(x, approximate: str = "none") -> Tensor:
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-    return GELU.apply(_float(x), approximate=approximate)
+    x = float_input(x, "gelu")
+    if not fast.enabled():
+        return gelu_reference(x, approximate)
+    return GELU.apply(x, approximate=approximate)
 
 
 @op(methods=False)
 def silu(x) -> Tensor:
-    return SiLU.apply(_float(x))
+    x = float_input(x, "silu")
+    return SiLU.apply(x) if fast.enabled() else silu_reference(x)
 
 
 @op(methods=False)
 def softplus(x, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
-    return Softplus.apply(_float(x), beta=beta, threshold=threshold)
+    x = float_input(x, "softplus")
+    if not fast.enabled():
+        return softplus_reference(x, beta, threshold)
+    return Softplus.apply(x, beta=beta, threshold=threshold)
 
 
 @op(methods=False)
 def relu6(x) -> Tensor:
-    from minigrad.ops.unary import clamp
-
-    return clamp(x, 0.0, 6.0)
+    """hardtanh(x, 0, 6): its gradient is 0 at 0 and at 6, as PyTorch's."""
+    return hardtanh_(x, 0.0, 6.0)

@@ -51,6 +51,26 @@ class Minimum(Function):
 
 
 # ------------------------------------------------------------------ functional API
+def _half_with_scalar(a: Any, b: Any) -> bool:
+    """A float16 tensor times (or divided by) a Python number: PyTorch computes in float32
+    and rounds the result to float16 once (``half(0.001) * 1e5`` is 100.06, not
+    ``half(1e5) = inf``). Its add and sub round the scalar to float16 first, as here."""
+    t, c = (a, b) if isinstance(a, Tensor) else (b, a)
+    return (
+        isinstance(t, Tensor)
+        and t.data.dtype == np.float16
+        and type(c) in (int, float)
+        and not isinstance(c, Tensor)
+    )
+
+
+def _in_float32(fn: Any, a: Any, b: Any) -> Tensor:
+    from minigrad.ops._util import cast
+
+    a, b = (cast(x, np.float32) if isinstance(x, Tensor) else x for x in (a, b))
+    return cast(fn(a, b), np.float16)
+
+
 @op(operators=("__add__", "__radd__"))
 def add(a: Any, b: Any, alpha: float = 1) -> Tensor:
     if alpha == 1 and fast.enabled("scalar_ops"):
@@ -79,6 +99,8 @@ def sub(a: Any, b: Any, alpha: float = 1) -> Tensor:
 
 @op(operators=("__mul__", "__rmul__"), aliases=("multiply",))
 def mul(a: Any, b: Any) -> Tensor:
+    if _half_with_scalar(a, b):
+        return _in_float32(mul, a, b)
     if fast.enabled("scalar_ops"):
         if scalar_operand(a, b):
             return MulScalar.apply(a, c=b)
@@ -95,6 +117,8 @@ def div(a: Any, b: Any, rounding_mode: str | None = None) -> Tensor:
         if rounding_mode != "floor":
             raise ValueError(f"div: unsupported rounding_mode {rounding_mode!r}")
         return floor_divide(a, b)
+    if _half_with_scalar(a, b):
+        return _in_float32(div, a, b)
     if fast.enabled("scalar_ops") and scalar_operand(a, b):
         return DivScalar.apply(a, c=b)
     a, b = promote(a, b)

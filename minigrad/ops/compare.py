@@ -1,7 +1,10 @@
 """Comparisons and other ops with no gradient: they return bool or integer tensors.
 
 Nothing here is recorded in the graph (the derivative of a step function is zero
-almost everywhere), so these compute directly on arrays.
+almost everywhere), so these compute directly on arrays -- except the rounding
+divisions: ``remainder`` and ``fmod`` are recorded (their derivative in ``a`` is 1),
+and ``floor_divide`` of tensors that require grad is recorded so that its backward
+refuses, as PyTorch's does, rather than pass nothing back silently.
 """
 
 from __future__ import annotations
@@ -10,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.ops._util import check_broadcast, promote
+from minigrad.autograd.function import Function
+from minigrad.ops._util import _Scratch, check_broadcast, promote, sum_to
 from minigrad.ops.declare import op
 from minigrad.tensor import Tensor
 
@@ -99,14 +103,79 @@ def bitwise_not(a: Tensor) -> Tensor:
     return Tensor._from_op(np.invert(a.data), None)
 
 
+class Remainder(Function):
+    """r = a - floor(a / b)·b (the sign of b, Python's ``%``);
+    da = dr,  db = -dr · floor(a / b)."""
+
+    rounding = staticmethod(np.floor)
+    ufunc = staticmethod(np.remainder)
+
+    @classmethod
+    def forward(cls, ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return cls.ufunc(a, b)
+
+    @classmethod
+    def backward(cls, ctx, g):
+        a, b = ctx.saved_tensors
+        da = sum_to(g, a.shape) if ctx.needs_input_grad[0] else None
+        db = None
+        if ctx.needs_input_grad[1]:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                q = Tensor._from_op(cls.rounding(a.data / b.data), None)
+            db = sum_to(-g * q, b.shape)
+        return da, db
+
+
+class Fmod(Remainder):
+    """r = a - trunc(a / b)·b (the sign of a, C's ``fmod``);
+    da = dr,  db = -dr · trunc(a / b)."""
+
+    rounding = staticmethod(np.trunc)
+    ufunc = staticmethod(np.fmod)
+
+
+class FloorDivide(Function):
+    """q = floor(a / b): a step function of both inputs. PyTorch defines no derivative
+    for it and refuses in backward; so does this node."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return np.floor_divide(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        raise RuntimeError("floor_divide: the derivative for floor_divide is not implemented")
+
+
+def _rounding_division(fn: type[Function], a: Any, b: Any, op: str) -> Tensor:
+    """Promote, refuse integer division by zero (PyTorch: ZeroDivisionError), then
+    record ``fn`` when a float operand requires grad, else compute directly."""
+    a, b = promote(a, b)
+    if a.dtype.kind in "biu" and not np.all(b.data):
+        raise RuntimeError(f"{op}: integer division by zero (ZeroDivisionError)")
+    check_broadcast(op, a.shape, b.shape)
+    if a.requires_grad or b.requires_grad:
+        return fn.apply(a, b)
+    return Tensor._from_op(np.asarray(fn.forward(_Scratch(), a.data, b.data)), None)
+
+
 @op(methods=False, operators=("__floordiv__", "__rfloordiv__"))
 def floor_divide(a: Any, b: Any) -> Tensor:
-    return _compare(np.floor_divide, a, b, "floor_divide")
+    """floor(a / b) elementwise (``a // b``)."""
+    return _rounding_division(FloorDivide, a, b, "floor_divide")
 
 
-@op(methods=False, operators=("__mod__", "__rmod__"))
+@op(methods=("remainder",), operators=("__mod__", "__rmod__"))
 def remainder(a: Any, b: Any) -> Tensor:
-    return _compare(np.remainder, a, b, "remainder")
+    """a - floor(a / b)·b (``a % b``: the result takes the sign of b)."""
+    return _rounding_division(Remainder, a, b, "remainder")
+
+
+@op()
+def fmod(a: Any, b: Any) -> Tensor:
+    """a - trunc(a / b)·b (the result takes the sign of a)."""
+    return _rounding_division(Fmod, a, b, "fmod")
 
 
 @op()

@@ -145,7 +145,11 @@ def _split_ints_from_arrays(idx: tuple) -> tuple[tuple, tuple] | None:
 
 @op(methods=False, operators=("__getitem__",))
 def getitem(x: Tensor, index: Any) -> Tensor:
+    """x[index]. Basic indexing (ints, slices, None, ...) gives a view sharing x's
+    memory, as PyTorch's: ``x[1].fill_(5)`` writes into x."""
     idx = _convert_index(x, index)
+    if idx and all(isinstance(i, (int, np.integer)) and not isinstance(i, bool) for i in idx):
+        idx = (*idx, Ellipsis)  # NumPy gives a scalar copy for a full integer index
     split = _split_ints_from_arrays(idx)
     if split is not None:
         return getitem(getitem(x, split[0]), split[1])
@@ -247,10 +251,18 @@ def index_put(x: Tensor, index: Any, value: Any) -> Tensor:
         if isinstance(value, Tensor)
         else Tensor._from_op(np.asarray(value, dtype=x.dtype), None)
     )
+    target = np.broadcast_to(np.empty((), np.int8), x.shape)[idx].shape
+    if v.ndim > len(target) and all(n == 1 for n in v.shape[: v.ndim - len(target)]):
+        # leading size-1 dims of the value are dropped, as PyTorch (and NumPy) assign
+        from minigrad.ops.shape import reshape
+
+        v = reshape(v, v.shape[v.ndim - len(target) :])
     try:
         return IndexPut.apply(x, v, index=idx)
     except (IndexError, ValueError) as e:
-        raise IndexError(
+        # a bad index is an IndexError; a value that does not fit, PyTorch's RuntimeError
+        kind = IndexError if isinstance(e, IndexError) else RuntimeError
+        raise kind(
             f"__setitem__: cannot assign a value of shape {v.shape} at index {index!r} of a "
             f"tensor of shape {x.shape}: {e}"
         ) from None

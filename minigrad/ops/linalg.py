@@ -13,6 +13,7 @@ import numpy as np
 from minigrad import fast
 from minigrad.autograd.function import Function
 from minigrad.core.primitives import MatMul
+from minigrad.fast.fused import reference_of
 from minigrad.ops._util import as_tensor, broadcast_to, is_array, promote
 from minigrad.ops.declare import op
 from minigrad.ops.reduce import sum
@@ -47,11 +48,17 @@ class RowsMatMul(Function):
         return da, db
 
 
+@reference_of(RowsMatMul)
+def rows_matmul_reference(a: Tensor, b: Tensor) -> Tensor:
+    """The core's MatMul, B broadcast over A's batch dims."""
+    return MatMul.apply(a, b)
+
+
 def _matmul2(a: Tensor, b: Tensor) -> Tensor:
     """Both operands ≥ 2-D: the core's MatMul, or the fused rows kernel when it applies."""
     if b.ndim == 2 and a.ndim > 2 and fast.enabled():
         return RowsMatMul.apply(a, b)
-    return MatMul.apply(a, b)
+    return MatMul.apply(a, b)  # = rows_matmul_reference
 
 
 class Linear(Function):
@@ -85,6 +92,13 @@ class Linear(Function):
         if len(need) == 2:
             return dx, dw
         return dx, dw, (sum(g2, 0) if need[2] else None)
+
+
+@reference_of(Linear)
+def linear_reference(x: Tensor, w: Tensor, b: Tensor | None = None) -> Tensor:
+    """x Wᵀ (+ b): matmul, then a broadcast add."""
+    y = matmul(x, w.swapaxes(0, 1))
+    return y if b is None else y + b
 
 
 def _check_matmul(op: str, a: Tensor, b: Tensor) -> None:
@@ -173,9 +187,11 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         )
     if x.data.dtype != weight.data.dtype:
         raise RuntimeError(f"linear: input dtype {x.dtype} and weight dtype {weight.dtype} differ")
-    if bias is None:
-        return Linear.apply(x, weight)
-    return Linear.apply(x, weight, broadcast_to(bias, (weight.shape[0],)))
+    if bias is not None:
+        bias = broadcast_to(bias, (weight.shape[0],))
+    if not fast.enabled():
+        return linear_reference(x, weight, bias)
+    return Linear.apply(x, weight) if bias is None else Linear.apply(x, weight, bias)
 
 
 class Einsum(Function):

@@ -2,70 +2,35 @@
 dropout, embedding.
 
 "Fused" means one graph node whose backward is the closed-form derivative,
-rather than the chain of primitive nodes the formula would otherwise record.
+rather than the chain of primitive nodes the formula would otherwise record. Each
+kernel is followed by its reference, the composition that defines it (and that the
+public function runs in reference mode; see ``minigrad/fast/fused.py``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from minigrad import random
-from minigrad.autograd.function import Function
+from minigrad import fast
+from minigrad.autograd.function import Function, saves_output
 from minigrad.core.primitives import IndexAdd
-from minigrad.ops._util import array_op, as_tensor, max_along
+from minigrad.fast.fused import reference_of
+from minigrad.fast.kernels import fresh, keep_mask, keep_scale, rowdot, softmax_
+from minigrad.ops._util import (
+    array_op,
+    as_tensor,
+    check_dropout_p,
+    constant,
+    float_input,
+    max_along,
+)
+from minigrad.ops.binary import where
 from minigrad.ops.declare import op
-from minigrad.ops.linalg import matmul
-from minigrad.ops.reduce import mean, sum
-from minigrad.ops.shape import squeeze, unsqueeze
-from minigrad.ops.unary import exp, rsqrt
+from minigrad.ops.reduce import amax, mean, sum
+from minigrad.ops.unary import exp, log, rsqrt
 from minigrad.tensor import Tensor, _normalize_dim, normalize_dims
-
-
-def fresh(a: Any) -> np.ndarray:
-    """``a`` as an ndarray the caller may overwrite: NumPy arithmetic on 0-d arrays gives
-    scalars, which ``out=`` cannot take. (For results of arithmetic, which are new.)"""
-    return a if type(a) is np.ndarray else np.asarray(a)
-
-
-def inplace(ufunc: np.ufunc, op: Callable[[Any], Any], a: Any) -> Any:
-    """``op(a)``: recorded on a Tensor; on an array the caller owns, ``ufunc`` in place
-    (no new array: allocating one costs as much as a pass over it)."""
-    return ufunc(a, out=a) if type(a) is np.ndarray else op(a)
-
-
-def rowdot(a: Any, b: Any) -> Any:
-    """Σ over the last dim of a·b, kept as a dim of size 1 (Tensors or arrays): one
-    batched (1×n)(n×1) matrix product, with no temporary the size of ``a``."""
-    return squeeze(matmul(unsqueeze(a, -2), unsqueeze(b, -1)), -1)
-
-
-def softmax_(a: np.ndarray, axis: int) -> np.ndarray:
-    """softmax along ``axis`` computed in place in ``a`` (an array the caller owns)."""
-    a -= max_along(a, axis)
-    np.exp(a, out=a)
-    a *= 1.0 / a.sum(axis=axis, keepdims=True)
-    return a
-
-
-def keep_mask(shape: tuple[int, ...], p: float) -> np.ndarray:
-    """Booleans, each True with probability 1 - p (dropout's keep mask).
-
-    Uniform 32-bit integers u, kept where u ≥ p·2³² (a probability exact to 2⁻³²). They
-    are the global generator's raw 64-bit draws cut in two, which costs half as much as
-    drawing floats."""
-    if p >= 1.0:
-        return np.zeros(shape, dtype=bool)
-    n = int(np.prod(shape))
-    raw = random.generator().bit_generator.random_raw((n + 1) // 2)
-    return (raw.view(np.uint32)[:n] >= np.uint32(min(p * 2.0**32, 2.0**32 - 1))).reshape(shape)
-
-
-def keep_scale(p: float) -> float:
-    """1/(1 - p), the scale of the kept elements (0 when p = 1: nothing is kept)."""
-    return 0.0 if p >= 1.0 else 1.0 / (1.0 - p)
 
 
 class Softmax(Function):
@@ -90,6 +55,14 @@ class Softmax(Function):
         return dx
 
 
+@reference_of(Softmax)
+def softmax_reference(x: Tensor, axis: int) -> Tensor:
+    """e^(x - m) / Σ e^(x - m); the shift m = max x is a constant (softmax does not
+    depend on it), so it carries no gradient."""
+    e = exp(x - amax(x, axis, keepdim=True).detach())
+    return e / sum(e, axis, keepdim=True)
+
+
 class LogSoftmax(Function):
     """yᵢ = xᵢ - logΣⱼ e^(xⱼ)  (computed as xᵢ - m - log Σⱼ e^(xⱼ - m));
     dxᵢ = dyᵢ - e^(yᵢ) Σⱼ dyⱼ   (softmax = e^y)."""
@@ -111,6 +84,13 @@ class LogSoftmax(Function):
         dx *= -sum(g, ctx.axis, keepdim=True)
         dx += g
         return dx
+
+
+@reference_of(LogSoftmax)
+def log_softmax_reference(x: Tensor, axis: int) -> Tensor:
+    """(x - m) - log Σ e^(x - m), m = max x held constant (see softmax_reference)."""
+    shifted = x - amax(x, axis, keepdim=True).detach()
+    return shifted - log(sum(exp(shifted), axis, keepdim=True))
 
 
 class LayerNorm(Function):
@@ -173,6 +153,15 @@ class LayerNorm(Function):
         return dx, dw, db
 
 
+@reference_of(LayerNorm)
+def layer_norm_reference(
+    x: Tensor, w: Tensor, b: Tensor, axes: tuple[int, ...], eps: float
+) -> Tensor:
+    """(x - μ) / √(σ² + ε) · w + b, μ and σ² the mean and (biased) variance over ``axes``."""
+    xc = x - mean(x, axes, keepdim=True)
+    return xc * rsqrt(mean(xc * xc, axes, keepdim=True) + eps) * w + b
+
+
 class Embedding(Function):
     """y = W[index];  dW = dy rows added into the rows they came from (repeats add up;
     the ``padding_idx`` row gets no gradient, as PyTorch)."""
@@ -190,6 +179,16 @@ class Embedding(Function):
             keep = (ctx.index != ctx.padding_idx)[..., None].astype(g.dtype)
             g = g * keep
         return array_op(IndexAdd, g, shape=ctx.shape, index=(ctx.index,))
+
+
+@reference_of(Embedding)
+def embedding_reference(w: Tensor, index: np.ndarray, padding_idx: int | None) -> Tensor:
+    """W[index] (getitem, whose adjoint adds repeated rows up); rows picked by
+    ``padding_idx`` are constants (no gradient)."""
+    rows = w[index]
+    if padding_idx is None:
+        return rows
+    return where(constant((index != padding_idx)[..., None], np.bool_), rows, rows.detach())
 
 
 class Dropout(Function):
@@ -217,24 +216,32 @@ class Dropout(Function):
         return dx
 
 
+@reference_of(Dropout)
+def dropout_reference(x: Tensor, p: float) -> Tensor:
+    """x · m / (1 - p), m drawn by ``keep_mask`` from minigrad's generator (the kernel's
+    own draw, so both paths drop the same elements for a seed)."""
+    return x * constant(keep_mask(x.shape, p), x.dtype) * keep_scale(p)
+
+
 # ------------------------------------------------------------------ functional API
-def _float_input(op: str, x: Any) -> Tensor:
-    x = as_tensor(x)
-    if x.dtype.kind != "f":
-        raise TypeError(f"{op}: expected a floating point tensor, got dtype {x.dtype}")
-    return x
-
-
 @op()
 def softmax(x: Tensor, dim: int = -1, dtype: Any = None) -> Tensor:
-    x = _float_input("softmax", x if dtype is None else as_tensor(x, np.dtype(dtype)))
-    return Softmax.apply(x, axis=_normalize_dim(dim, x.ndim, "softmax"))
+    x = float_input(x if dtype is None else as_tensor(x, np.dtype(dtype)), "softmax")
+    axis = _normalize_dim(dim, x.ndim, "softmax")
+    if x.data.size == 0:  # nothing to normalise: PyTorch returns the empty tensor
+        return x * 0.0
+    if not fast.enabled():
+        return saves_output(softmax_reference(x, axis))
+    return Softmax.apply(x, axis=axis)
 
 
 @op()
 def log_softmax(x: Tensor, dim: int = -1, dtype: Any = None) -> Tensor:
-    x = _float_input("log_softmax", x if dtype is None else as_tensor(x, np.dtype(dtype)))
-    return LogSoftmax.apply(x, axis=_normalize_dim(dim, x.ndim, "log_softmax"))
+    x = float_input(x if dtype is None else as_tensor(x, np.dtype(dtype)), "log_softmax")
+    axis = _normalize_dim(dim, x.ndim, "log_softmax")
+    if x.data.size == 0:  # nothing to normalise: PyTorch returns the empty tensor
+        return x * 0.0
+    return LogSoftmax.apply(x, axis=axis) if fast.enabled() else log_softmax_reference(x, axis)
 
 
 @op(methods=False)
@@ -245,7 +252,7 @@ def layer_norm(
     bias: Tensor | None = None,
     eps: float = 1e-5,
 ) -> Tensor:
-    x = _float_input("layer_norm", x)
+    x = float_input(x, "layer_norm")
     shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     k = len(shape)
     if k == 0 or x.shape[x.ndim - k :] != shape:
@@ -257,21 +264,22 @@ def layer_norm(
         if p is not None and p.shape != shape:
             raise RuntimeError(f"layer_norm: {name} of shape {p.shape} must have shape {shape}")
     axes = normalize_dims(tuple(range(x.ndim - k, x.ndim)), x.ndim, "layer_norm")
-    one = weight if weight is not None else Tensor._from_op(np.ones(shape, x.dtype), None)
-    zero = bias if bias is not None else Tensor._from_op(np.zeros(shape, x.dtype), None)
+    one = weight if weight is not None else constant(np.ones(shape), x.dtype)
+    zero = bias if bias is not None else constant(np.zeros(shape), x.dtype)
+    if not fast.enabled():
+        return layer_norm_reference(x, one, zero, axes, eps)
     return LayerNorm.apply(x, one, zero, axes=axes, eps=eps)
 
 
 @op(methods=False)
 def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    check_dropout_p(p)
     x = as_tensor(x)
     if not training or p == 0.0:
         return x
     if p == 1.0:
         return x * 0.0
-    return Dropout.apply(x, p=p)
+    return Dropout.apply(x, p=p) if fast.enabled() else dropout_reference(x, p)
 
 
 @op(methods=False)
@@ -287,4 +295,6 @@ def embedding(index: Tensor, weight: Tensor, padding_idx: int | None = None) -> 
     if idx.numel() and (idx.data.min() < 0 or idx.data.max() >= n):
         bad = int(idx.data.min()) if idx.data.min() < 0 else int(idx.data.max())
         raise IndexError(f"embedding: index {bad} is out of range for {n} embeddings [0, {n - 1}]")
+    if not fast.enabled():
+        return embedding_reference(weight, idx.data, padding_idx)
     return Embedding.apply(weight, index=idx.data, padding_idx=padding_idx)

@@ -14,10 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from minigrad import dtypes
-from minigrad.autograd.function import Function
+from minigrad import dtypes, fast
+from minigrad.autograd.function import Function, saves_output
 from minigrad.core.grad_mode import is_grad_enabled
 from minigrad.core.primitives import Amax, Sum
+from minigrad.fast.fused import reference_of
 from minigrad.ops._util import as_tensor, broadcast_to, constant, is_array
 from minigrad.ops.binary import where
 from minigrad.ops.declare import op
@@ -29,13 +30,17 @@ from minigrad.tensor import Tensor, _normalize_dim, normalize_dims
 Dim = int | Sequence[int] | None
 
 
-def _keepdim_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
-    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+def _reduced_shape(shape: tuple[int, ...], axes: tuple[int, ...], keepdim: bool) -> tuple:
+    """The shape of a reduction of ``shape`` over ``axes``: reduced axes kept as 1, or
+    dropped."""
+    if keepdim:
+        return tuple(1 if i in axes else n for i, n in enumerate(shape))
+    return tuple(n for i, n in enumerate(shape) if i not in axes)
 
 
 def _grad_to_input(g: Tensor, in_shape: tuple[int, ...], axes: tuple[int, ...]) -> Tensor:
     """dy (reduced shape) → broadcast over x's shape."""
-    return broadcast_to(reshape(g, _keepdim_shape(in_shape, axes)), in_shape)
+    return broadcast_to(reshape(g, _reduced_shape(in_shape, axes, True)), in_shape)
 
 
 class Mean(Function):
@@ -54,9 +59,17 @@ class Mean(Function):
         return _grad_to_input(g / ctx.n, ctx.in_shape, ctx.axes)
 
 
+@reference_of(Mean)
+def mean_reference(x: Tensor, axes: tuple[int, ...], keepdim: bool) -> Tensor:
+    """Σ x / n."""
+    return sum(x, axes, keepdim) / int(np.prod([x.shape[a] for a in axes]))
+
+
 class Prod(Function):
     """y = Π x over one axis;  dxᵢ = dy · Π_{j≠i} xⱼ (computed without dividing by x,
     so zeros are handled as PyTorch does)."""
+
+    output_saved = True  # PyTorch saves the output: writing it in place refuses
 
     @staticmethod
     def forward(ctx, x, axis, keepdim):
@@ -98,7 +111,13 @@ def _prod_of_others(x: Tensor, a: int) -> Tensor:
 
 class LogSumExp(Function):
     """y = log Σ exp(x) = m + log Σ exp(x - m) with m = max x (so exp never overflows);
-    dx = dy · exp(x - y) = dy · softmax(x)."""
+    dx = dy · exp(x - y) = dy · softmax(x).
+
+    An op of its own, not a fused kernel: its backward is PyTorch's e^(x - y), from the
+    rounded output y, which the composition's derivative e^(x - m) / Σ e^(x - m) does not
+    reproduce (in float32, at |x| ~ 1e4, they differ in the fourth digit)."""
+
+    output_saved = True  # PyTorch saves the output: writing it in place refuses
 
     @staticmethod
     def forward(ctx, x, axes, keepdim):
@@ -107,7 +126,7 @@ class LogSumExp(Function):
         y = np.log(np.exp(x - m).sum(axis=axes, keepdims=True)) + m
         ctx.save_for_backward(x)
         ctx.axes, ctx.y_keep = axes, y
-        return y if keepdim else y.reshape([n for i, n in enumerate(y.shape) if i not in axes])
+        return y.reshape(_reduced_shape(x.shape, axes, keepdim))
 
     @staticmethod
     def backward(ctx, g):
@@ -121,6 +140,8 @@ class LogSumExp(Function):
 class Norm(Function):
     """y = (Σ |x|ᵖ)^(1/p);  dx = dy · x·|x|^(p-2) / y^(p-1)  (0 where y = 0, as PyTorch)."""
 
+    output_saved = True  # PyTorch saves the output: writing it in place refuses
+
     @staticmethod
     def forward(ctx, x, p, axes, keepdim):
         ax = np.abs(x)
@@ -131,7 +152,7 @@ class Norm(Function):
         )
         ctx.save_for_backward(x)
         ctx.p, ctx.axes = p, axes
-        return y if keepdim else y.reshape([n for i, n in enumerate(y.shape) if i not in axes])
+        return y.reshape(_reduced_shape(x.shape, axes, keepdim))
 
     @staticmethod
     def backward(ctx, g):
@@ -146,6 +167,15 @@ class Norm(Function):
                 local = x * abs(x) ** (p - 2) / y ** (p - 1)
             zero = constant(0, g.dtype)
             return where(broadcast_to(y, x.shape) == 0, zero, gy * local)
+
+
+@reference_of(Norm)
+def norm_reference(x: Tensor, p: float, axes: tuple[int, ...], keepdim: bool) -> Tensor:
+    """(Σ |x|ᵖ)^(1/p), with PyTorch's gradient 0 where the norm is 0: there the root is
+    taken of 1 instead (its derivative would be infinite) and replaced by 0."""
+    s = sum(x * x if p == 2 else abs(x) ** p, axes, keepdim)
+    zero = s == 0
+    return where(zero, 0.0, where(zero, 1.0, s) ** (1.0 / p))
 
 
 class Cumsum(Function):
@@ -188,7 +218,10 @@ def mean(x: Tensor, dim: Dim = None, keepdim: bool = False, dtype: Any = None) -
             "mean(): could not infer output dtype. Input dtype must be floating point, got "
             f"{x.dtype}"
         )
-    return Mean.apply(x, axes=normalize_dims(dim, x.ndim, "mean"), keepdim=keepdim)
+    axes = normalize_dims(dim, x.ndim, "mean")
+    if not fast.enabled():
+        return mean_reference(x, axes, keepdim)
+    return Mean.apply(x, axes=axes, keepdim=keepdim)
 
 
 def _check_nonempty(op: str, x: Tensor, axes: tuple[int, ...]) -> None:
@@ -323,7 +356,11 @@ def prod(x: Tensor, dim: int | None = None, keepdim: bool = False, dtype: Any = 
 
 @op()
 def logsumexp(x: Tensor, dim: Dim, keepdim: bool = False) -> Tensor:
-    return LogSumExp.apply(x, axes=normalize_dims(dim, x.ndim, "logsumexp"), keepdim=keepdim)
+    """log Σ exp(x) over ``dim``; over an empty dim log 0 = -inf (as PyTorch)."""
+    axes = normalize_dims(dim, x.ndim, "logsumexp")
+    if x.data.size == 0:  # an empty sum is 0 (log: -inf); an empty result stays empty
+        return sum(x, axes, keepdim) + float("-inf")
+    return LogSumExp.apply(x, axes=axes, keepdim=keepdim)
 
 
 @op()
@@ -342,6 +379,8 @@ def norm(x: Tensor, p: float | str | None = 2, dim: Dim = None, keepdim: bool = 
         return sum(abs(x), axes, keepdim)
     if not isinstance(p, (int, float)) or p < 0:
         raise ValueError(f"norm: unsupported order p={p!r}")
+    if not fast.enabled():
+        return saves_output(norm_reference(x, float(p), axes, keepdim))
     return Norm.apply(x, p=float(p), axes=axes, keepdim=keepdim)
 
 

@@ -45,7 +45,7 @@ class Flip(Function):
     @staticmethod
     def forward(ctx, x, dims):
         ctx.dims = dims
-        return np.flip(x, dims)
+        return np.flip(x, dims).copy()  # PyTorch's flip copies (NumPy's is a view)
 
     @staticmethod
     def backward(ctx, g):
@@ -128,13 +128,31 @@ def _resolve_shape(shape: tuple, x: Tensor) -> tuple[int, ...]:
     return tuple(int(n) for n in shape)
 
 
-@op(methods=("reshape", "view"), aliases=("view",))
+@op()
 def reshape(x: Tensor, *shape: Any) -> Tensor:
+    """x with a new shape: a view of x's memory when its strides allow, else a copy.
+    Always a new tensor (as PyTorch's, even to the same shape)."""
     if is_array(x):  # array-mode backward
         return x.reshape(_shape_arg(shape))
     target = _resolve_shape(_shape_arg(shape), x)
-    if target == x.shape:
-        return x
+    return Reshape.apply(x, shape=target)
+
+
+@op()
+def view(x: Tensor, *shape: Any) -> Tensor:
+    """x with a new shape, sharing x's memory; refused (as PyTorch) when x's strides
+    cannot express the new shape without a copy (``t.T.view(12)``): use reshape."""
+    if is_array(x):  # array-mode backward
+        return x.reshape(_shape_arg(shape))
+    target = _resolve_shape(_shape_arg(shape), x)
+    try:
+        np.reshape(x.data, target, copy=False)
+    except ValueError:
+        raise RuntimeError(
+            f"view: view size is not compatible with input tensor's size and stride (shape "
+            f"{x.shape}, strides {x.data.strides} to {target}: at least one dimension spans "
+            "across two contiguous subspaces). Use .reshape(...) instead."
+        ) from None
     return Reshape.apply(x, shape=target)
 
 
@@ -174,15 +192,15 @@ def permute(x: Tensor, *dims: Any) -> Tensor:
     axes = tuple(_normalize_dim(d, x.ndim, "permute") for d in dims)
     if len(set(axes)) != len(axes):
         raise RuntimeError(f"permute: repeated dim in {tuple(dims)}")
-    if axes == tuple(range(x.ndim)):
-        return x
-    return Permute.apply(x, dims=axes)
+    return Permute.apply(x, dims=axes)  # a new view even when the order is unchanged
 
 
 @op(methods=("transpose", "swapaxes"), aliases=("swapaxes",))
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
     if x.ndim == 0:
-        return x
+        _normalize_dim(dim0, 0, "transpose")
+        _normalize_dim(dim1, 0, "transpose")
+        return Permute.apply(x, dims=())
     d0 = _normalize_dim(dim0, x.ndim, "transpose")
     d1 = _normalize_dim(dim1, x.ndim, "transpose")
     order = list(range(x.ndim))
@@ -194,7 +212,7 @@ def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
 def t(x: Tensor) -> Tensor:
     if x.ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but it has {x.ndim}")
-    return transpose(x, 0, 1) if x.ndim == 2 else x
+    return transpose(x, 0, 1) if x.ndim == 2 else Permute.apply(x, dims=tuple(range(x.ndim)))
 
 
 @op()
@@ -215,6 +233,8 @@ def expand(x: Tensor, *sizes: Any) -> Tensor:
                 f"expand: the expanded size {shape[lead + i]} must match the existing size "
                 f"{x.shape[i]} at non-singleton dimension {lead + i} (shape {x.shape} to {sizes})"
             )
+    if shape == x.shape:  # a new view, not x itself (as PyTorch)
+        return Reshape.apply(x, shape=shape)
     return broadcast_to(x, shape)
 
 
@@ -250,6 +270,12 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     tensors = [as_tensor(t) for t in tensors]
     if not tensors:
         raise RuntimeError("cat: expected a non-empty list of Tensors")
+    for i, t in enumerate(tensors):
+        if t.ndim == 0:
+            raise RuntimeError(
+                f"cat: zero-dimensional tensor (at position {i}) cannot be concatenated "
+                "(use stack, or reshape it to (1,) first)"
+            )
     ref = tensors[0]
     d = _normalize_dim(dim, ref.ndim, "cat")
     for i, t in enumerate(tensors):
@@ -365,7 +391,13 @@ def pad(x: Tensor, pad: Sequence[int], mode: str = "constant", value: float = 0.
 
 @op()
 def contiguous(x: Tensor) -> Tensor:
-    return x
+    """x itself when its memory is already C-contiguous, else a contiguous copy (as
+    PyTorch's: writing to the copy does not change x)."""
+    if is_array(x):
+        return np.ascontiguousarray(x)
+    if x.data.flags.c_contiguous:
+        return x
+    return Clone.apply(x)
 
 
 @op()

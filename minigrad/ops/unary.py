@@ -12,9 +12,11 @@ from typing import Any
 
 import numpy as np
 
+from minigrad import fast
 from minigrad.autograd.function import Function
 from minigrad.core.primitives import Exp, Log, Neg, Tanh
-from minigrad.ops._util import array_op, as_tensor, constant, in_pieces, is_array
+from minigrad.fast.fused import reference_of
+from minigrad.ops._util import array_of, array_op, as_tensor, in_pieces, is_array
 from minigrad.ops.binary import where
 from minigrad.ops.declare import op
 from minigrad.tensor import Tensor
@@ -29,15 +31,18 @@ _AS_A = (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429)
 
 
 def erf_array(x: np.ndarray) -> np.ndarray:
-    """erf on an array.
-
-    float64 (and integer) input: exact to double precision, through the standard
-    library's ``math.erf`` one element at a time. float32 input: the vectorised
-    A&S 7.1.26 formula evaluated in float64 -- its error (≤ 1.5e-7 absolute) is at
-    float32's own resolution, and it is ~50x faster than the per-element call.
-    """
+    """erf on an array: float32 (and float16) input by the vectorised A&S 7.1.26
+    formula evaluated in float64 -- its error (≤ 1.5e-7 absolute) is at float32's own
+    resolution, and it is much faster than the per-element call; other dtypes by
+    :func:`erf_exact`."""
     if x.dtype == np.float32 or x.dtype == np.float16:
         return _erf_as_7_1_26(x)
+    return erf_exact(x)
+
+
+def erf_exact(x: np.ndarray) -> np.ndarray:
+    """erf on an array, exact to double precision: the standard library's ``math.erf``
+    one element at a time, rounded to x's (floating) dtype."""
     return np.asarray(_erf_object(x)).astype(x.dtype if x.dtype.kind == "f" else np.float64)
 
 
@@ -72,6 +77,16 @@ def _erf_as_7_1_26(x: np.ndarray) -> np.ndarray:
     return out
 
 
+def select(mask: Any, g: Any) -> Any:
+    """dy where ``mask``, else 0: *chosen*, not multiplied by a 0/1 mask, because
+    0 · inf is NaN (``relu(x).sqrt()`` at x < 0 sends dy = inf into relu's backward;
+    PyTorch's gradient there is 0). Works on Tensors and, in array mode, on arrays."""
+    m = array_of(mask)
+    if is_array(g):
+        return np.where(m, g, np.zeros((), g.dtype))
+    return where(Tensor._from_op(m, None), g, 0.0)
+
+
 class Abs(Function):
     """y = |x|;  dx = dy · sign(x)  (0 at x = 0, as PyTorch)."""
 
@@ -95,6 +110,8 @@ class Sign(Function):
 
     @staticmethod
     def forward(ctx, x):
+        if x.dtype.kind == "f":  # PyTorch's sign(nan) is 0
+            return np.where(np.isnan(x), x.dtype.type(0), np.sign(x))
         return np.sign(x)
 
     @staticmethod
@@ -241,19 +258,30 @@ class Reciprocal(Function):
 
 
 class Erf(Function):
-    """y = erf x;  dx = dy · 2/√π · e^(-x²)."""
+    """y = erf x;  dx = dy · 2/√π · e^(-x²).
+
+    A fused kernel in its float32 forward only: ``erf_array``'s in-piece polynomial
+    (A&S 7.1.26). With ``exact=True`` every dtype is evaluated by ``math.erf`` element
+    by element (:func:`erf_exact`): erf is no composition of primitives, so that
+    plain evaluation is its reference."""
 
     array_backward = True
 
     @staticmethod
-    def forward(ctx, x):
+    def forward(ctx, x, exact=False):
         ctx.save_for_backward(x)
-        return erf_array(x)
+        return erf_exact(x) if exact else erf_array(x)
 
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         return g * (2 / math.sqrt(math.pi)) * exp(-(x * x))
+
+
+@reference_of(Erf)
+def erf_reference(x: Tensor) -> Tensor:
+    """erf by ``math.erf`` element by element, the same derivative."""
+    return Erf.apply(x, exact=True)
 
 
 class PowScalar(Function):
@@ -292,28 +320,33 @@ class RPowScalar(Function):
         if ctx.base == 0:  # ln 0 = -inf; PyTorch's limit convention gives 0 where x ≥ 0
             with np.errstate(invalid="ignore"):  # 0·inf in the branch where discards
                 return where(x >= 0, 0.0, g * y * -math.inf)
-        return g * y * math.log(ctx.base)
+        # A negative base: ln c is NaN (as PyTorch), not Python's math domain error.
+        return g * y * (math.log(ctx.base) if ctx.base > 0 else math.nan)
 
 
 class Clamp(Function):
-    """y = min(max(x, lo), hi);  dx = dy where lo ≤ x ≤ hi, else 0 (as PyTorch)."""
+    """y = min(max(x, lo), hi);  dx = dy where lo ≤ x ≤ hi, else 0 (as PyTorch).
+
+    ``open=True`` is hardtanh's rule (and relu6's, hardsigmoid's): dx = dy only where
+    lo < x < hi, so the gradient at the bounds themselves is 0, as PyTorch's."""
 
     @staticmethod
-    def forward(ctx, x, lo, hi):
+    def forward(ctx, x, lo, hi, open=False):
         ctx.save_for_backward(x)
-        ctx.bounds = lo, hi
+        ctx.bounds, ctx.open = (lo, hi), open
         return np.clip(x, lo, hi)
 
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         lo, hi = ctx.bounds
+        x = array_of(x)
         inside = np.ones(x.shape, dtype=bool)
         if lo is not None:
-            inside &= x.data >= lo
+            inside &= x > lo if ctx.open else x >= lo
         if hi is not None:
-            inside &= x.data <= hi
-        return g * Tensor._from_op(inside.astype(g.dtype), None)
+            inside &= x < hi if ctx.open else x <= hi
+        return select(inside, g)
 
 
 # ------------------------------------------------------------------ functional API
@@ -323,18 +356,18 @@ def _unary(fn: type[Function], x: Any) -> Tensor:
     return fn.apply(as_tensor(x))
 
 
-def _float_unary(fn: type[Function], x: Any, op: str) -> Tensor:
+def _float_unary(fn: type[Function], x: Any, **params: Any) -> Tensor:
     """Ops like exp and log give the default float dtype for integer inputs (as PyTorch)."""
     if type(x) is Tensor and x.data.dtype.kind == "f":  # the common case, checked first
-        return fn.apply(x)
+        return fn.apply(x, **params)
     if is_array(x):  # array-mode backward
-        return array_op(fn, x)
+        return array_op(fn, x, **params)
     x = as_tensor(x)
     if x.dtype.kind != "f":
         from minigrad import dtypes
 
         x = as_tensor(x, dtypes.get_default_dtype())
-    return fn.apply(x)
+    return fn.apply(x, **params)
 
 
 @op(operators=("__neg__",), aliases=("negative",))
@@ -358,62 +391,64 @@ def sign(x: Any) -> Tensor:
 
 @op()
 def exp(x: Any) -> Tensor:
-    return _float_unary(Exp, x, "exp")
+    return _float_unary(Exp, x)
 
 
 @op()
 def log(x: Any) -> Tensor:
-    return _float_unary(Log, x, "log")
+    return _float_unary(Log, x)
 
 
 @op()
 def log1p(x: Any) -> Tensor:
-    return _float_unary(Log1p, x, "log1p")
+    return _float_unary(Log1p, x)
 
 
 @op()
 def expm1(x: Any) -> Tensor:
-    return _float_unary(Expm1, x, "expm1")
+    return _float_unary(Expm1, x)
 
 
 @op()
 def sqrt(x: Any) -> Tensor:
-    return _float_unary(Sqrt, x, "sqrt")
+    return _float_unary(Sqrt, x)
 
 
 @op()
 def rsqrt(x: Any) -> Tensor:
-    return _float_unary(Rsqrt, x, "rsqrt")
+    return _float_unary(Rsqrt, x)
 
 
 @op()
 def sin(x: Any) -> Tensor:
-    return _float_unary(Sin, x, "sin")
+    return _float_unary(Sin, x)
 
 
 @op()
 def cos(x: Any) -> Tensor:
-    return _float_unary(Cos, x, "cos")
+    return _float_unary(Cos, x)
 
 
 @op()
 def tanh(x: Any) -> Tensor:
-    return _float_unary(Tanh, x, "tanh")
+    return _float_unary(Tanh, x)
 
 
 @op()
 def sigmoid(x: Any) -> Tensor:
-    return _float_unary(Sigmoid, x, "sigmoid")
+    return _float_unary(Sigmoid, x)
 
 
 @op()
 def reciprocal(x: Any) -> Tensor:
-    return _float_unary(Reciprocal, x, "reciprocal")
+    return _float_unary(Reciprocal, x)
 
 
 @op()
 def erf(x: Any) -> Tensor:
-    return _float_unary(Erf, x, "erf")
+    if fast.enabled():
+        return _float_unary(Erf, x)
+    return _float_unary(Erf, x, exact=True)  # erf_reference, for any input
 
 
 @op()
@@ -464,5 +499,10 @@ def clamp(x: Any, min: Any = None, max: Any = None) -> Tensor:
     return Clamp.apply(x, lo=min, hi=max)
 
 
-def constant_like(x: Tensor, value: float) -> Tensor:
-    return constant(value, x.dtype)
+def hardtanh_(x: Any, lo: float, hi: float) -> Tensor:
+    """clamp(x, lo, hi) with PyTorch's hardtanh gradient: 0 at the bounds (dx = dy only
+    where lo < x < hi). relu6 and hardsigmoid are hardtanhs."""
+    x = as_tensor(x)
+    if x.dtype.kind != "f":
+        raise TypeError(f"hardtanh: expected a floating tensor, got dtype {x.dtype}")
+    return Clamp.apply(x, lo=lo, hi=hi, open=True)

@@ -37,6 +37,7 @@ keys, nested dicts, lists, tuples, floats and ``None``, is stored as
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from collections.abc import Mapping
@@ -111,6 +112,8 @@ def load(path: PathLike) -> dict[Any, Any]:
     and the problem when it is truncated, corrupt or not of the expected format.
     """
     name = os.fspath(path)
+    if not os.path.exists(name):  # a missing file is not a format problem
+        raise FileNotFoundError(errno.ENOENT, "No such file or directory", name)
     if _format_of(path) == "safetensors":
         arrays, metadata = read_file(path)
         structure, error = metadata.get(STRUCTURE_KEY), SafetensorsError

@@ -21,8 +21,13 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from minigrad import fast
 from minigrad.autograd.function import Function
-from minigrad.ops._util import array_op
+from minigrad.core.primitives import getitem, index_add
+from minigrad.fast.fused import reference_of
+from minigrad.ops._util import array_op, constant
+from minigrad.ops.binary import where
+from minigrad.tensor import Tensor
 
 Pairs = tuple[tuple[int, int], ...]  # (lo, hi) padding of each spatial axis
 
@@ -103,6 +108,29 @@ def window_view(
     )
 
 
+def window_index(spatial, kernel, dilation, stride, padding: Pairs, axis: int, trail: int):
+    """The fancy index of every window entry, as the references use it: per spatial axis
+    the position p·s + k·δ - lo (arrays over kernel + out), clipped into x, and the
+    mask of the entries inside x (None without padding), shaped to broadcast over the
+    windows' array (``axis`` leading and ``trail`` trailing axes)."""
+    nd = len(kernel)
+    padded = [lo + n + hi for n, (lo, hi) in zip(spatial, padding)]
+    out = windows_out(padded, kernel, dilation, stride)
+    index, valid = [], np.ones((1,) * 2 * nd, dtype=bool)
+    for i, (n, k, d, s, (lo, _)) in enumerate(zip(spatial, kernel, dilation, stride, padding)):
+        shape_k = [1] * 2 * nd
+        shape_k[i] = k
+        shape_p = [1] * 2 * nd
+        shape_p[nd + i] = out[i]
+        pos = np.arange(k).reshape(shape_k) * d + np.arange(out[i]).reshape(shape_p) * s - lo
+        valid = valid & (pos >= 0) & (pos < n)
+        index.append(np.clip(pos, 0, n - 1))
+    mask = None
+    if not valid.all():
+        mask = valid.reshape((1,) * axis + valid.shape + (1,) * trail)
+    return (slice(None),) * axis + tuple(index), mask
+
+
 class Unfold(Function):
     """im2col: y[..., k, p, ...] = xₚₐd[..., p·s + k·δ, ...] for kernel offsets k and window
     positions p (multi-indices), so y has shape x.shape[:axis] + kernel + out + trail;
@@ -126,6 +154,18 @@ class Unfold(Function):
     def backward(ctx, g):
         spatial, kernel, dilation, stride, padding, axis = ctx.params
         return fold_windows(g, spatial, kernel, dilation, stride, padding, axis)
+
+
+@reference_of(Unfold)
+def unfold_reference(x, kernel, dilation, stride, padding, axis, fill=0.0) -> Tensor:
+    """Every window entry picked from x by one fancy index (getitem, whose adjoint adds
+    each entry back); entries in the padding are ``fill``."""
+    nd = len(kernel)
+    trail = x.ndim - axis - nd
+    spatial = x.shape[axis : axis + nd]
+    index, inside = window_index(spatial, kernel, dilation, stride, padding, axis, trail)
+    cols = getitem(x, index)
+    return cols if inside is None else where(constant(inside, np.bool_), cols, fill)
 
 
 class Fold(Function):
@@ -169,6 +209,19 @@ class Fold(Function):
         return unfold_windows(g, kernel, dilation, stride, padding, axis)
 
 
+@reference_of(Fold)
+def fold_reference(cols, spatial, kernel, dilation, stride, padding, axis) -> Tensor:
+    """Every window entry added into place (index_add, the adjoint of the unfold's
+    getitem); entries in the padding are dropped."""
+    nd = len(kernel)
+    trail = cols.ndim - axis - 2 * nd
+    index, inside = window_index(spatial, kernel, dilation, stride, padding, axis, trail)
+    if inside is not None:
+        cols = where(constant(inside, np.bool_), cols, 0.0)
+    shape = cols.shape[:axis] + tuple(spatial) + cols.shape[axis + 2 * nd :]
+    return index_add(cols, shape, index)
+
+
 def unfold_windows(
     x: Any,
     kernel: tuple[int, ...],
@@ -180,6 +233,8 @@ def unfold_windows(
 ) -> Any:
     """(..., *spatial, ...) -> (..., *kernel, *out, ...): every sliding window of x padded
     with ``fill``, differentiably (a Tensor, or an ndarray in an array-mode backward)."""
+    if not fast.enabled():
+        return unfold_reference(x, tuple(kernel), dilation, stride, padding, axis, fill)
     return array_op(
         Unfold,
         x,
@@ -203,6 +258,8 @@ def fold_windows(
 ) -> Any:
     """(..., *kernel, *out, ...) -> (..., *spatial, ...): the window entries summed back
     into place, padding dropped (a Tensor, or an ndarray in an array-mode backward)."""
+    if not fast.enabled():
+        return fold_reference(cols, spatial, tuple(kernel), dilation, stride, padding, axis)
     return array_op(
         Fold,
         cols,

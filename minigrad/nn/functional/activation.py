@@ -13,6 +13,7 @@ from typing import Any
 
 from minigrad import ops
 from minigrad.nn.functional._util import float_input
+from minigrad.ops.unary import hardtanh_
 from minigrad.tensor import Tensor
 
 __all__ = [
@@ -51,15 +52,15 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:
 
 
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:
-    """min(max(x, 0), 6)."""
-    return ops.clamp(input, 0.0, 6.0)
+    """min(max(x, 0), 6); gradient 1 on 0 < x < 6 only (0 at the bounds, as PyTorch)."""
+    return ops.relu6(input)
 
 
 def hardtanh(
     input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False
 ) -> Tensor:
-    """clamp(x, min_val, max_val)."""
-    return ops.clamp(input, min_val, max_val)
+    """clamp(x, min_val, max_val); gradient 1 strictly inside, 0 at the bounds (PyTorch's)."""
+    return hardtanh_(input, min_val, max_val)
 
 
 def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
@@ -105,8 +106,8 @@ def mish(input: Tensor, inplace: bool = False) -> Tensor:
 
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
-    """clamp(x/6 + 1/2, 0, 1)."""
-    return ops.clamp(float_input(input, "hardsigmoid") / 6.0 + 0.5, 0.0, 1.0)
+    """hardtanh(x/6 + 1/2, 0, 1): gradient 1/6 for -3 < x < 3, 0 at ±3 (PyTorch's)."""
+    return hardtanh_(float_input(input, "hardsigmoid") / 6.0 + 0.5, 0.0, 1.0)
 
 
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:

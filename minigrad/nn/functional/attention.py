@@ -22,11 +22,12 @@ from typing import Any
 
 import numpy as np
 
-from minigrad import dtypes, ops
+from minigrad import dtypes, fast, ops
 from minigrad.autograd.function import Function
-from minigrad.nn.functional._util import float_input
-from minigrad.ops._util import as_tensor, constant, is_array, sum_to
-from minigrad.ops.nn_ops import keep_mask, keep_scale, rowdot, softmax_
+from minigrad.fast.fused import reference_of
+from minigrad.fast.kernels import keep_mask, keep_scale, rowdot, softmax_
+from minigrad.ops._util import as_tensor, check_dropout_p, constant, float_input, is_array, sum_to
+from minigrad.ops.nn_ops import dropout_reference
 from minigrad.tensor import Tensor
 
 __all__ = ["multi_head_attention_forward", "scaled_dot_product_attention"]
@@ -72,6 +73,14 @@ class Attention(Function):
         return grads + (sum_to(da, mask.shape) if need[3] else None,)
 
 
+@reference_of(Attention)
+def attention_reference(q, k, v, mask=None, *, blocked, fill, scale, dropout_p) -> Tensor:
+    """softmax(Q Kᵀ·s + M) (``attention_weights``), dropout with the kernel's mask draw,
+    times V."""
+    p = attention_weights(q, k, mask, blocked, fill, scale)
+    return ops.matmul(dropout_reference(p, dropout_p) if dropout_p else p, v)
+
+
 class PackedAttention(Function):
     """:class:`Attention` with H heads over a packed input, in the layouts of a model's
     projections: X = [Q | K | V] of shape (B, T, 3·H·D) (one product's output) and
@@ -102,6 +111,14 @@ class PackedAttention(Function):
         grads = _grads(ctx, g, q, k, v, None, rest, (True, True, True))[:3]
         stack = np.stack if is_array(grads[0]) else ops.stack
         return ops.reshape(stack([d.swapaxes(1, 2) for d in grads], 2), x.shape)
+
+
+@reference_of(PackedAttention)
+def packed_attention_reference(x, *, heads, blocked, fill, scale, dropout_p) -> Tensor:
+    """Split X into the heads' Q, K, V; attention; heads side by side again."""
+    q, k, v = _unpack_heads(x, heads)
+    o = attention_reference(q, k, v, blocked=blocked, fill=fill, scale=scale, dropout_p=dropout_p)
+    return ops.reshape(ops.permute(o, (0, 2, 1, 3)), x.shape[:2] + (-1,))
 
 
 def _unpack_heads(x: Any, heads: int) -> tuple[Any, Any, Any]:
@@ -201,11 +218,6 @@ def attention_weights(
     return ops.softmax(a, -1)
 
 
-def _check_dropout(p: float) -> None:
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-
-
 def attention(
     q: Tensor,
     k: Tensor,
@@ -220,13 +232,14 @@ def attention(
     v (..., S, Ev); ``mask`` a float tensor added to the scores, ``blocked`` a boolean
     array (True = may not attend) whose scores become ``fill``; both broadcast to
     (..., L, S)."""
-    _check_dropout(dropout_p)
+    check_dropout_p(dropout_p)
     dt = dtypes.result_type(q, k, v)
     q, k, v = as_tensor(q, dt), as_tensor(k, dt), as_tensor(v, dt)
     params = dict(blocked=blocked, fill=fill, scale=float(scale), dropout_p=float(dropout_p))
-    if mask is None:
-        return Attention.apply(q, k, v, **params)
-    return Attention.apply(q, k, v, as_tensor(mask, dt), **params)
+    masks = () if mask is None else (as_tensor(mask, dt),)
+    if not fast.enabled():
+        return attention_reference(q, k, v, *masks, **params)
+    return Attention.apply(q, k, v, *masks, **params)
 
 
 def packed_attention(
@@ -245,8 +258,10 @@ def packed_attention(
             f"packed_attention: expected (batch, seq, 3·heads·head_dim) with {heads} heads, "
             f"got {x.shape}"
         )
-    _check_dropout(dropout_p)
+    check_dropout_p(dropout_p)
     params = dict(blocked=blocked, fill=fill, scale=float(scale), dropout_p=float(dropout_p))
+    if not fast.enabled():
+        return packed_attention_reference(x, heads=heads, **params)
     return PackedAttention.apply(x, heads=heads, **params)
 
 
@@ -285,7 +300,7 @@ def scaled_dot_product_attention(
     added to the scores. ``is_causal``: query i sees keys j ≤ i (top-left aligned, as
     PyTorch). ``dropout_p`` drops attention weights (always applied when > 0, as the
     functional form in PyTorch)."""
-    q = float_input(query, "scaled_dot_product_attention")
+    q = float_input(query, "scaled_dot_product_attention", "query")
     k, v = as_tensor(key), as_tensor(value)
     if q.ndim < 2 or k.ndim < 2 or v.ndim < 2 or q.shape[-1] != k.shape[-1]:
         raise RuntimeError(
@@ -380,7 +395,7 @@ def multi_head_attention_forward(
 
     Per head h: softmax(Q_h K_hᵀ/√d + M) V_h, with Q = query W_qᵀ + b_q etc. and
     d = E / H; the heads are concatenated and projected by ``out_proj``."""
-    query = float_input(query, "multi_head_attention_forward")
+    query = float_input(query, "multi_head_attention_forward", "query")
     key, value = as_tensor(key), as_tensor(value)
     batched = query.ndim == 3
     if query.ndim not in (2, 3) or key.ndim != query.ndim or value.ndim != query.ndim:

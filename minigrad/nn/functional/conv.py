@@ -39,8 +39,9 @@ from typing import Any
 
 import numpy as np
 
-from minigrad import ops
+from minigrad import fast, ops
 from minigrad.autograd.function import Function
+from minigrad.fast.fused import reference_of
 from minigrad.nn.functional._util import batched, check_same_dtype, float_input, ntuple
 from minigrad.nn.functional._windows import (
     Pairs,
@@ -75,8 +76,8 @@ class Conv(Function):
     The backward does not keep cols from the forward pass (a k₁···k_d times larger array
     than x, held between the passes). With no graph to record it goes one kernel offset
     at a time (``_weight_grad_by_offset``, ``_fold_products``): the column array, of
-    either the input or the gradient, is never made whole, which halves a small CNN's
-    peak memory for the same speed. Under ``create_graph`` it recomputes cols with
+    either the input or the gradient, is never made whole, which lowers a CNN's peak
+    memory for the same speed. Under ``create_graph`` it recomputes cols with
     recorded ops, so higher derivatives stay exact."""
 
     array_backward = True
@@ -120,6 +121,19 @@ class Conv(Function):
         if len(need) == 2:
             return dx, dw
         return dx, dw, (reshape(_sum(g_cols, 2), (w.shape[0],)) if need[2] else None)
+
+
+@reference_of(Conv)
+def conv_reference(x, w, b=None, *, stride, padding, dilation, groups) -> Tensor:
+    """Unfold x (N, C, *kernel, *out), one matmul per group with W as (G, O/G, C/G·K),
+    plus the bias: the first formula of the module docstring."""
+    n, c, nd = x.shape[0], x.shape[1], x.ndim - 2
+    cols = unfold_windows(x, w.shape[2:], dilation, stride, padding, axis=2)
+    out = cols.shape[2 + nd :]
+    cols = reshape(cols, (n, groups, c // groups * int(np.prod(w.shape[2:])), -1))
+    y = matmul(reshape(w, (groups, w.shape[0] // groups, -1)), cols)  # (N, G, O/G, L)
+    y = reshape(y, (n, w.shape[0], *out))
+    return y if b is None else y + reshape(b, (-1,) + (1,) * nd)
 
 
 def _fold_columns(
@@ -251,7 +265,9 @@ def _convnd(
             f"(dilated): {reach}. Kernel size can't be greater than actual input size"
         )
     params = dict(stride=stride, padding=pairs, dilation=dilation, groups=groups)
-    if bias is None:
+    if not fast.enabled():
+        y = conv_reference(x, weight, bias, **params)
+    elif bias is None:
         y = Conv.apply(x, weight, **params)
     else:
         y = Conv.apply(x, weight, bias, **params)

@@ -7,14 +7,16 @@ from typing import Any
 
 import numpy as np
 
+from minigrad import fast
 from minigrad.autograd.function import Function
+from minigrad.fast.fused import reference_of
 from minigrad.nn.functional.loss_util import (
     check_broadcastable,
-    float_tensor,
     reduce_loss,
     reduction_mode,
 )
-from minigrad.ops._util import as_tensor
+from minigrad.ops._util import as_tensor, float_input
+from minigrad.ops.activations import stable_softplus
 from minigrad.ops.unary import clamp, log, log1p, sigmoid
 from minigrad.tensor import Tensor
 
@@ -67,6 +69,12 @@ class LogSigmoid(Function):
         return g * sigmoid(-x)
 
 
+@reference_of(LogSigmoid)
+def logsigmoid_reference(x: Tensor) -> Tensor:
+    """log σ(x) = -ln(1 + e^(-x)) = -softplus(-x)."""
+    return -stable_softplus(-x)
+
+
 def _check_same_shape(fn: str, input: Tensor, target: Tensor) -> None:
     if target.shape != input.shape:
         raise ValueError(
@@ -94,7 +102,7 @@ def binary_cross_entropy(
     of the same shape and dtype; logs are clamped at -100 (see :class:`BinaryCrossEntropy`)."""
     fn = "binary_cross_entropy"
     reduction = reduction_mode(fn, reduction, size_average, reduce)
-    x = float_tensor(fn, "input", input)
+    x = float_input(input, fn)
     y = as_tensor(target)
     _check_same_shape(fn, x, y)
     if y.dtype != x.dtype:
@@ -124,12 +132,12 @@ def binary_cross_entropy_with_logits(
     broadcasts against the target (typically one entry per class, the last dim)."""
     fn = "binary_cross_entropy_with_logits"
     reduction = reduction_mode(fn, reduction, size_average, reduce)
-    x = float_tensor(fn, "input", input)
+    x = float_input(input, fn)
     y = as_tensor(target)
     _check_same_shape(fn, x, y)
     if y.dtype.kind != "f":
         raise RuntimeError(f"{fn}: expected a floating point target, got dtype {y.dtype}")
-    log_sig = LogSigmoid.apply(x)
+    log_sig = LogSigmoid.apply(x) if fast.enabled() else logsigmoid_reference(x)
     if pos_weight is not None:
         pos_weight = as_tensor(pos_weight)
         check_broadcastable(fn, "pos_weight", pos_weight.shape, y.shape)

@@ -20,10 +20,12 @@ from typing import Any
 
 import numpy as np
 
+from minigrad import fast
 from minigrad.autograd.function import Function
 from minigrad.core.grad_mode import is_grad_enabled
-from minigrad.nn.functional.loss_util import float_tensor, reduction_mode
-from minigrad.ops._util import as_tensor, constant, is_array, max_along
+from minigrad.fast.fused import reference_of
+from minigrad.nn.functional.loss_util import reduction_mode
+from minigrad.ops._util import as_tensor, constant, float_input, is_array, max_along
 from minigrad.ops.binary import where
 from minigrad.ops.indexing import gather
 from minigrad.ops.nn_ops import log_softmax, softmax
@@ -224,6 +226,24 @@ class CrossEntropy(Function):
         return g * (softmax(x, axis) * constant(s, dt) - constant(q, dt))
 
 
+@reference_of(CrossEntropy)
+def cross_entropy_reference(x, target, weight, smoothing, reduction, axis) -> Tensor:
+    """ℓ = (1 - ε)·w_y·(-log p_y) + (ε/C)·Σⱼ wⱼ·(-log pⱼ) with log p = log_softmax(x)
+    (0 where ignored), then the reduction: the forward of the docstring above."""
+    logp = log_softmax(x, axis)
+    loss = -logp[target.slots]
+    if target.weight_y is not None:
+        loss = loss * constant(target.weight_y, x.dtype)
+    if smoothing > 0:
+        w = 1.0 if weight is None else constant(_along(weight, axis, x.ndim), x.dtype)
+        loss = (1 - smoothing) * loss + (smoothing / x.shape[axis]) * -sum(logp * w, axis)
+    if target.valid is not None:  # an ignored position may have picked -inf
+        loss = where(constant(target.valid, np.bool_), loss, 0.0)
+    if reduction == "none":
+        return loss
+    return sum(loss) if reduction == "sum" else _weighted_mean(sum(loss), target.total)
+
+
 def _add_target(
     a: np.ndarray, tgt: IndexTarget, weight: np.ndarray | None, eps: float, axis: int, sign: float
 ) -> None:
@@ -255,7 +275,7 @@ def _check_smoothing(label_smoothing: float) -> float:
 
 
 def _check_input(fn: str, input: Any) -> Tensor:
-    x = float_tensor(fn, "input (logits)" if fn == "cross_entropy" else "input", input)
+    x = float_input(input, fn, "input (logits)" if fn == "cross_entropy" else "input")
     if x.ndim == 0:
         raise RuntimeError(
             f"{fn}: expected an input of shape (C), (N, C) or (N, C, d1, ...), got a 0-d tensor"
@@ -284,6 +304,8 @@ def cross_entropy(
     if target.dtype.kind == "f":
         return _cross_entropy_probs(x, target, weight, ignore_index, reduction, eps)
     tgt, w = index_target("cross_entropy", x, target, weight, ignore_index)
+    if not fast.enabled():
+        return cross_entropy_reference(x, tgt, w, eps, reduction, class_dim(x))
     return CrossEntropy.apply(
         x, target=tgt, weight=w, smoothing=eps, reduction=reduction, axis=class_dim(x)
     )

@@ -71,14 +71,6 @@ def reduce_loss(loss: Tensor, reduction: str) -> Tensor:
     return loss.mean()
 
 
-def float_tensor(fn: str, name: str, x: Any) -> Tensor:
-    """``x`` as a Tensor, which must have a floating point dtype."""
-    x = as_tensor(x)
-    if x.dtype.kind != "f":
-        raise RuntimeError(f"{fn}: expected {name} of a floating point dtype, got {x.dtype}")
-    return x
-
-
 def promote_pair(fn: str, input: Any, target: Any) -> tuple[Tensor, Tensor]:
     """Input and target cast to their common (PyTorch) dtype, which must be floating point."""
     input, target = as_tensor(input), as_tensor(target)

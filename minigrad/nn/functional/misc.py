@@ -15,7 +15,7 @@ from minigrad import ops, random
 from minigrad.autograd import version
 from minigrad.core.grad_mode import no_grad
 from minigrad.nn.functional._util import float_input
-from minigrad.ops._util import as_tensor, constant
+from minigrad.ops._util import as_tensor, check_dropout_p, constant
 from minigrad.tensor import Tensor
 
 __all__ = [
@@ -59,23 +59,18 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None
 
 
 # ------------------------------------------------------------------ dropout
-def _check_p(p: float) -> None:
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-
-
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zero each element with probability p and scale the rest by 1/(1 - p) (so the
     expectation is unchanged); the identity when not training. ``inplace`` is accepted
     for compatibility; minigrad always returns a new tensor."""
-    _check_p(p)
+    check_dropout_p(p)
     return ops.dropout(input, p, training)
 
 
 def _channel_dropout(x: Tensor, p: float, training: bool, nd: int, op: str) -> Tensor:
     """Zero whole channels: one Bernoulli draw per (batch, channel), broadcast over the
     ``nd`` spatial dims."""
-    _check_p(p)
+    check_dropout_p(p)
     x = float_input(x, op)
     if x.ndim not in (nd + 1, nd + 2):
         raise RuntimeError(
@@ -113,7 +108,7 @@ def alpha_dropout(
 ) -> Tensor:
     """SELU's dropout: dropped units are set to the SELU saturation value α' and the
     result is affinely rescaled so mean and variance are kept."""
-    _check_p(p)
+    check_dropout_p(p)
     x = float_input(input, "alpha_dropout")
     if not training or p == 0.0:
         return x

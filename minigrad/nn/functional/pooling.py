@@ -22,8 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from minigrad import ops
+from minigrad import fast, ops
 from minigrad.autograd.function import Function
+from minigrad.fast.fused import reference_of
 from minigrad.nn.functional._util import batched, float_input, ntuple
 from minigrad.nn.functional._windows import (
     Pairs,
@@ -181,6 +182,19 @@ def _place(g: Any, index: np.ndarray, shape, kernel, dilation, stride, padding) 
     return permute(dx, tuple(int(a) for a in np.argsort(perm)))
 
 
+@reference_of(MaxPool)
+def max_pool_reference(x, kernel, dilation, stride, padding) -> Tensor:
+    """The windows unfolded with -∞ padding, and of each the entry i(p) picked (gather,
+    whose adjoint puts dy[p] back there): the first maximum, or the last NaN."""
+    nd = len(kernel)
+    cols = unfold_windows(x, kernel, dilation, stride, padding, axis=2, fill=-np.inf)
+    cols = reshape(cols, x.shape[:2] + (-1,) + cols.shape[2 + nd :])  # (N, C, K, *out)
+    nan = np.isnan(cols.data)
+    last_nan = nan.shape[2] - 1 - np.argmax(nan[:, :, ::-1], axis=2)
+    first = np.where(nan.any(axis=2), last_nan, np.argmax(cols.data, axis=2))
+    return ops.squeeze(ops.gather(cols, 2, constant(first[:, :, None], np.int64)), 2)
+
+
 def _window_choice(x: Tensor, geo: _Pool) -> np.ndarray:
     """i(p), the kernel offset (flat, row-major) of each window's maximum (see MaxPool)."""
     ctx = _Scratch()
@@ -201,7 +215,10 @@ def _max_pool(
 ) -> Any:
     x, unbatched = batched(float_input(input, op), nd, op)
     geo = _Pool(op, nd, x, kernel_size, stride, padding, dilation, ceil_mode)
-    y = MaxPool.apply(x, kernel=geo.k, dilation=geo.d, stride=geo.s, padding=geo.padding)
+    if fast.enabled():
+        y = MaxPool.apply(x, kernel=geo.k, dilation=geo.d, stride=geo.s, padding=geo.padding)
+    else:
+        y = max_pool_reference(x, geo.k, geo.d, geo.s, geo.padding)
     if unbatched:
         y = ops.squeeze(y, 0)
     if not return_indices:

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from minigrad.nn import functional as F
 from minigrad.nn.modules.module import Module
+from minigrad.ops._util import check_dropout_p
 from minigrad.tensor import Tensor
 
 
 class _DropoutNd(Module):
     def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         super().__init__()
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-        self.p = p
+        self.p = check_dropout_p(p)
         self.inplace = inplace
 
     def extra_repr(self) -> str:

@@ -23,7 +23,12 @@ import numpy as np
 
 from minigrad import dtypes
 from minigrad.autograd import version
-from minigrad.core.grad_mode import no_grad
+from minigrad.autograd.hooks import (
+    call_with_backward_hooks,
+    register_full_backward_hook,
+    register_full_backward_pre_hook,
+)
+from minigrad.core.grad_mode import is_grad_enabled, no_grad
 from minigrad.device import cuda_error, to_arguments
 from minigrad.nn.parameter import Parameter
 from minigrad.tensor import Tensor
@@ -112,6 +117,8 @@ class Module:
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "_forward_pre_hooks", OrderedDict())
         object.__setattr__(self, "_forward_hooks", OrderedDict())
+        object.__setattr__(self, "_backward_hooks", OrderedDict())
+        object.__setattr__(self, "_backward_pre_hooks", OrderedDict())
 
     # ------------------------------------------------------------------ forward
     def forward(self, *args: Any, **kwargs: Any) -> Any:
@@ -120,13 +127,21 @@ class Module:
         )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if not (self._forward_pre_hooks or self._forward_hooks):  # the usual case: no hooks
+        if not (
+            self._forward_pre_hooks
+            or self._forward_hooks
+            or self._backward_hooks
+            or self._backward_pre_hooks
+        ):  # the usual case: no hooks
             return self.forward(*args, **kwargs)
         for hook in list(self._forward_pre_hooks.values()):
             result = hook(self, args)
             if result is not None:
                 args = result if isinstance(result, tuple) else (result,)
-        out = self.forward(*args, **kwargs)
+        if (self._backward_hooks or self._backward_pre_hooks) and is_grad_enabled():
+            out = call_with_backward_hooks(self, args, kwargs, self.forward)
+        else:
+            out = self.forward(*args, **kwargs)
         for hook in list(self._forward_hooks.values()):
             result = hook(self, args, out)
             if result is not None:
@@ -138,6 +153,9 @@ class Module:
         handle = RemovableHandle(self._forward_pre_hooks)
         self._forward_pre_hooks[handle.id] = hook
         return handle
+
+    register_full_backward_hook = register_full_backward_hook
+    register_full_backward_pre_hook = register_full_backward_pre_hook
 
     def register_forward_hook(self, hook: Callable) -> RemovableHandle:
         """``hook(module, args, output)`` runs after ``forward``; a returned value
@@ -560,7 +578,14 @@ def empty_parameter(shape: tuple[int, ...], device: Any = None, dtype: Any = Non
     dt = dtypes.get_default_dtype() if dtype is None else np.dtype(dtype)
     if dt.kind != "f":
         raise TypeError(f"parameters must have a floating point dtype, got {dt}")
-    return Parameter(np.zeros(tuple(shape), dtype=dt))
+    shape = tuple(shape)
+    for n in shape:
+        if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
+            raise RuntimeError(
+                f"Trying to create tensor with negative dimension or a non-integer size "
+                f"{n!r}: {list(shape)} (layer sizes must be non-negative integers)"
+            )
+    return Parameter(np.zeros(shape, dtype=dt))
 
 
 def affine_parameters(

@@ -34,6 +34,11 @@ class Embedding(Module):
         dtype: Any = None,
     ) -> None:
         super().__init__()
+        if sparse:  # refused here, not at the first forward
+            raise NotImplementedError(
+                "Embedding(sparse=True): minigrad has no sparse gradients; the dense "
+                "gradient (sparse=False) gives the same values"
+            )
         self.num_embeddings = num_embeddings
         self.embedding_dim = embedding_dim
         if padding_idx is not None:
