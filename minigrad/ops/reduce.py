@@ -332,7 +332,7 @@ def std(
 ) -> Tensor:
     """√var; its gradient is 0 where std is 0 (PyTorch's convention), not nan."""
     v = var(x, dim, unbiased, keepdim, correction)
-    return _safe_sqrt(v) if v.requires_grad else v.sqrt()
+    return _safe_sqrt(v) if v.requires_grad or v._fw is not None else v.sqrt()  # _fw: tangent
 
 
 def _safe_sqrt(v: Tensor) -> Tensor:
