@@ -321,3 +321,16 @@ def test_reverse_over_forward_matches_torch(case) -> None:
         lambda a: (torch.func.jvp(tf, (a,), (tv,))[1] * torch.tensor(u)).sum()
     )(tx)
     _close(ours, theirs)
+
+
+def test_nested_forward_mode_and_random_reruns_refuse_clearly() -> None:
+    (x, v), _ = _pair((3,), (3,))
+    with pytest.raises(RuntimeError, match="nested forward-mode"):
+        mf.jvp(lambda a: mf.jvp(mg.exp, (a,), (v,))[1], (x,), (v,))
+    q = mg.randn(1, 2, 3, dtype=mg.float64)
+    with pytest.raises(NotImplementedError, match="dropout_p"):
+        mf.jvp(
+            lambda a: mg.nn.functional.scaled_dot_product_attention(a, a, a, dropout_p=0.5),
+            (q,),
+            (q,),
+        )

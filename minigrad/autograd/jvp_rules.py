@@ -53,6 +53,11 @@ def transpose_jvp(ctx: Function, *tangents: Tensor) -> Tensor:
     mode is on, so the tangent stays differentiable in the inputs and in ẋ."""
     from minigrad import autograd
 
+    if ctx.op_params.get("dropout_p"):  # a re-run would draw another dropout mask
+        raise NotImplementedError(
+            f"{type(ctx).__name__}: no forward-mode derivative with dropout_p="
+            f"{ctx.op_params['dropout_p']} (its jvp re-runs the op, which would draw a new mask)"
+        )
     recording = _state.enabled
     with enable_grad():
         xs = [
