@@ -16,8 +16,8 @@ the kind of rule, one line of math each:
   (matmul, einsum); with a bias b, ẏ also gains ḃ (linear).
 - **reductions** y = R(x) along axes, each x feeding one y: ẏ = Σⱼ ∂y/∂xⱼ · ẋⱼ, and
   the row ∂y/∂xⱼ is the backward of a gradient of ones.
-- ``log_softmax``: ẏ = ẋ - Σⱼ softmax(x)ⱼ ẋⱼ; ``layer_norm``, ``maximum``, ``minimum``: their
-  own (below).
+- ``log_softmax``: ẏ = ẋ - Σⱼ softmax(x)ⱼ ẋⱼ; ``layer_norm``, ``maximum``, ``minimum``,
+  ``remainder``, ``fmod``: their own (below).
 
 Every other Function (cross-entropy, binary cross-entropy, max pooling, convolution, attention, a
 user's ``autograd.Function``) gets the **transpose trick**, :func:`transpose_jvp`: the
@@ -39,7 +39,17 @@ from minigrad.core.grad_mode import _state, enable_grad
 from minigrad.fast import scalar_ops
 from minigrad.nn.functional import _windows, attention, conv, loss_binary, pooling
 from minigrad.nn.functional import loss_cross_entropy as cross_entropy
-from minigrad.ops import activations, binary, indexing, linalg, nn_ops, reduce, shape, unary
+from minigrad.ops import (
+    activations,
+    binary,
+    compare,
+    indexing,
+    linalg,
+    nn_ops,
+    reduce,
+    shape,
+    unary,
+)
 
 
 def _zeros(x: Tensor) -> Tensor:
@@ -150,6 +160,18 @@ def minimum(ctx: Function, ta: Tensor, tb: Tensor) -> Tensor:
     return P.where(a < b, ta, P.where(a > b, tb, (ta + tb) / 2))
 
 
+def remainder(ctx: Function, ta: Tensor, tb: Tensor) -> Tensor:
+    """z = a - floor(a/b)·b (floor is flat almost everywhere):  ż = ȧ - floor(a/b)·ḃ."""
+    a, b = (x.data for x in ctx.op_inputs)
+    return ta - tb * np.floor(a / b)
+
+
+def fmod(ctx: Function, ta: Tensor, tb: Tensor) -> Tensor:
+    """z = a - trunc(a/b)·b:  ż = ȧ - trunc(a/b)·ḃ."""
+    a, b = (x.data for x in ctx.op_inputs)
+    return ta - tb * np.trunc(a / b)
+
+
 RULES: dict[Any, list[type[Function]]] = {
     self_adjoint: [
         # ops/unary.py
@@ -183,6 +205,8 @@ RULES: dict[Any, list[type[Function]]] = {
     layer_norm: [nn_ops.LayerNorm],
     maximum: [binary.Maximum],
     minimum: [binary.Minimum],
+    remainder: [compare.Remainder],
+    fmod: [compare.Fmod],
 }
 # Left to the transpose trick (no rule here): listed so the choice is visible.
 TRANSPOSED: list[type[Function]] = [
