@@ -60,7 +60,7 @@ from minigrad.random import manual_seed, seed
 from minigrad.tensor import Tensor
 
 # Subpackages after the core, as ``torch.nn`` / ``torch.optim``: they build on it.
-from minigrad import cuda, linalg, nn, optim, utils  # noqa: E402  isort: skip
+from minigrad import cuda, func, linalg, nn, optim, utils  # noqa: E402  isort: skip
 from minigrad import interop  # noqa: E402, F401  isort: skip  (NumPy functions on Tensors)
 from minigrad.serialization import load, save  # noqa: E402  isort: skip
 from minigrad.fast import is_reference_mode, set_reference_mode  # noqa: E402  isort: skip

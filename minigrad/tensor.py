@@ -107,6 +107,7 @@ class _TensorAPI:
         self.grad: Tensor | None = None
         self.grad_fn: Function | None = None
         self._hooks: list[Callable[[Tensor], Tensor | None]] | None = None
+        self._fw: Tensor | None = None  # the tangent, in forward mode
         self._requires_grad = False
         if requires_grad:
             self.requires_grad = True

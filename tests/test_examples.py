@@ -16,6 +16,7 @@ EXAMPLES = ROOT / "examples"
 RUNS = [
     ("seed_network.py", [], "mean loss"),
     ("newton.py", [], "minimum found at [1. 1.]"),
+    ("func_transforms.py", [], "minimum found at [1. 1.]"),
     ("digits.py", ["--epochs", "2"], "pytorch"),
     ("char_gpt.py", ["--steps", "40"], "sample:"),
     ("char_lstm.py", ["--steps", "20"], "pytorch"),

@@ -120,6 +120,7 @@ def grad(
     return tuple(result)
 
 
+from minigrad.autograd import forward_ad, functional  # noqa: E402, F401
 from minigrad.autograd.custom_function import once_differentiable  # noqa: E402
 from minigrad.autograd.gradcheck import gradcheck, gradgradcheck  # noqa: E402
 from minigrad.autograd.inference import inference_mode, is_inference_mode_enabled  # noqa: E402

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.autograd import anomaly, version
+from minigrad.autograd import anomaly, forward_ad, version
 from minigrad.core import primitives
 from minigrad.core.autograd import _OUTPUT, Function
 from minigrad.core.broadcast import BroadcastTo
@@ -72,6 +72,8 @@ def apply(cls: type[Function], *inputs: Any, **params: Any) -> Any:
     if _grad_state.enabled:
         refuse_stale_views(inputs)
     out = _core_apply(cls, *inputs, **params)
+    if out._fw is not None:
+        forward_ad.track(out)
     node = out.grad_fn
     if node is not None:
         node._epoch = version.epoch

@@ -13,26 +13,10 @@ added (``minigrad/tensor.py``, ``minigrad/autograd/``) and, unless the process r
 reference mode (``MINIGRAD_REFERENCE=1``), declared optimisations (``minigrad/fast/``).
 """
 
-from .autograd import Function, GraphTask, Tensor
+from .autograd import Function, GraphTask, Tensor  # noqa: I001
 from .broadcast import broadcast_to, sum_to
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .primitives import (
-    add,
-    amax,
-    cast,
-    div,
-    exp,
-    getitem,
-    index_add,
-    log,
-    matmul,
-    mul,
-    neg,
-    permute,
-    pow,
-    reshape,
-    sub,
-    sum,
-    tanh,
-    where,
-)
+    add, amax, cast, div, exp, getitem, index_add, log, matmul, mul, neg, permute, pow,
+    reshape, sub, sum, tanh, where,
+)  # fmt: skip

@@ -36,8 +36,9 @@ class Tensor:
     """
 
     # ``_hooks`` and ``__weakref__`` serve the PyTorch-parity layer (tensor hooks,
-    # retained gradients); the core itself never reads them.
-    __slots__ = ("data", "grad", "grad_fn", "_requires_grad", "_hooks", "__weakref__")
+    # retained gradients); the core itself never reads them. ``_fw`` is the tangent
+    # that forward mode carries beside the value (a dual number), or None.
+    __slots__ = ("data", "grad", "grad_fn", "_requires_grad", "_hooks", "_fw", "__weakref__")
     __array_priority__ = 1000  # ``ndarray * Tensor`` calls ``Tensor.__rmul__``
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None) -> None:
@@ -45,6 +46,7 @@ class Tensor:
         self.grad: Tensor | None = None
         self.grad_fn: Function | None = None
         self._hooks: list | None = None
+        self._fw: Tensor | None = None
         self._requires_grad = False
         self.requires_grad = requires_grad
 
@@ -52,7 +54,7 @@ class Tensor:
     def _from_op(cls, data: np.ndarray, grad_fn: Function | None) -> Tensor:
         """Wrap an op's result as it is: no conversion (the op made the array)."""
         t = object.__new__(cls)
-        t.data, t.grad, t.grad_fn, t._hooks = data, None, grad_fn, None
+        t.data, t.grad, t.grad_fn, t._hooks, t._fw = data, None, grad_fn, None, None
         t._requires_grad = grad_fn is not None
         return t
 
@@ -114,11 +116,15 @@ class Tensor:
 class Function:
     """One node of the graph: an operation with its derivative.
 
-    A subclass writes two static methods side by side:
+    A subclass writes three static methods side by side:
 
     - ``forward(ctx, *arrays, **params) -> ndarray``: the value, on plain arrays;
     - ``backward(ctx, grad) -> grad_input | tuple``: given ∂loss/∂output (a Tensor),
-      one ∂loss/∂input per input (``None`` where ``ctx.needs_input_grad`` is False).
+      one ∂loss/∂input per input (``None`` where ``ctx.needs_input_grad`` is False):
+      the vector-Jacobian product, vᵀJ, for reverse mode;
+    - ``jvp(ctx, *tangents) -> tangent``: given one tangent per input (a Tensor; zeros
+      where the input has none, ``ctx.given`` says which), the output's tangent
+      Σᵢ ∂out/∂inᵢ · tᵢ: the Jacobian-vector product, Jv, for forward mode.
 
     ``backward`` is written with Tensor operations, so with ``create_graph=True`` the
     backward pass is itself recorded, and can be differentiated again: higher-order
@@ -135,6 +141,7 @@ class Function:
     # Tensor and the node's own output as ``_OUTPUT``; None once released.
     _saved: tuple[Any, ...] | None = ()
     _out: np.ndarray | None = None  # the output array, when it was saved
+    _out_fw: Tensor | None = None  # the output's tangent (forward mode), if it has one
 
     @staticmethod
     def forward(ctx: Function, *arrays: np.ndarray, **params: Any) -> np.ndarray:
@@ -143,6 +150,10 @@ class Function:
     @staticmethod
     def backward(ctx: Function, grad: Tensor) -> Tensor | None | tuple[Tensor | None, ...]:
         raise NotImplementedError
+
+    @staticmethod
+    def jvp(ctx: Function, *tangents: Tensor) -> Tensor:
+        raise NotImplementedError(f"{type(ctx).__name__} has no jvp: no forward-mode derivative")
 
     def save_for_backward(self, *arrays: np.ndarray) -> None:
         """Keep arrays for ``backward``: the input or output arrays themselves (not
@@ -155,7 +166,7 @@ class Function:
         if self._saved is None:
             raise RuntimeError(_freed_message(self))
         return tuple(
-            Tensor._from_op(self._out, self)  # the output, rebuilt: no node→tensor cycle
+            rebuilt_output(self)  # the output, rebuilt: no node→tensor cycle
             if s is _OUTPUT
             else s
             if isinstance(s, Tensor)
@@ -175,15 +186,17 @@ class Function:
         raw = cls.forward(ctx, *[t.data for t in inputs], **params)
         if isinstance(raw, tuple):
             raise TypeError(f"{cls.__name__}.forward must return one array, not a tuple")
-        out = np.asarray(raw)  # NumPy gives 0-d results as scalars: make them arrays
+        out = Tensor._from_op(np.asarray(raw), None)  # NumPy gives 0-d results as scalars
         needs = tuple(t.requires_grad for t in inputs)
-        if not (_state.enabled and any(needs)):
-            return Tensor._from_op(out, None)
-        ctx.needs_input_grad = needs
-        ctx.next_edges = tuple(t.grad_fn or (t if n else None) for t, n in zip(inputs, needs))
-        if ctx._saved:
-            ctx._saved = tuple(_keep(ctx, a, inputs, out, raw) for a in ctx._saved)
-        return Tensor._from_op(out, ctx)
+        if _state.enabled and any(needs):
+            ctx.needs_input_grad = needs
+            ctx.next_edges = tuple(t.grad_fn or (t if n else None) for t, n in zip(inputs, needs))
+            if ctx._saved:
+                ctx._saved = tuple(_keep(ctx, a, inputs, out.data, raw) for a in ctx._saved)
+            out.grad_fn, out._requires_grad = ctx, True
+        if _state.forward and any(t._fw is not None for t in inputs):
+            forward_tangent(ctx, inputs, out, params)
+        return out
 
     def name(self) -> str:
         return f"{type(self).__name__}Backward"
@@ -205,6 +218,28 @@ def _keep(ctx: Function, arr: Any, inputs: tuple[Tensor, ...], out: np.ndarray, 
         ctx._out = out
         return _OUTPUT
     return arr
+
+
+def rebuilt_output(node: Function) -> Tensor:
+    """The node's saved output as a Tensor again, with its tangent (forward mode)."""
+    out = Tensor._from_op(node._out, node)
+    out._fw = node._out_fw
+    return out
+
+
+def forward_tangent(ctx: Function, inputs: Sequence[Tensor], out: Tensor, params: dict) -> None:
+    """Forward mode (dual numbers x + εẋ, ε² = 0): give ``out`` the tangent ``ctx.jvp``
+    computes from the inputs' tangents (zeros where an input has none). The jvp is
+    written with Tensor ops, so it is recorded like any computation: reverse mode can
+    differentiate it, and tangents can flow through a backward pass (forward-over-reverse).
+    Its own ops carry no tangent (one level of forward mode at a time)."""
+    ctx.op_inputs, ctx.op_params, ctx.given = inputs, params, [t._fw is not None for t in inputs]
+    level, _state.forward = _state.forward, False
+    try:
+        ts = [Tensor(np.zeros_like(t.data)) if t._fw is None else t._fw for t in inputs]
+        out._fw = ctx._out_fw = type(ctx).jvp(ctx, *ts)
+    finally:
+        _state.forward = level
 
 
 def _freed_message(node: Function) -> str:

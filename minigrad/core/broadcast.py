@@ -40,6 +40,10 @@ class SumTo(Function):
     def backward(ctx, grad):
         return broadcast_to(grad, ctx.in_shape)
 
+    @staticmethod
+    def jvp(ctx, t):  # linear: the op itself on the tangent
+        return sum_to(t, ctx.op_params["shape"])
+
 
 class BroadcastTo(Function):
     """y = x copied along the broadcast axes (a read-only view);  dx = sum_to(dy, x.shape)."""
@@ -52,6 +56,10 @@ class BroadcastTo(Function):
     @staticmethod
     def backward(ctx, grad):
         return sum_to(grad, ctx.in_shape)
+
+    @staticmethod
+    def jvp(ctx, t):  # linear: the op itself on the tangent
+        return broadcast_to(t, ctx.op_params["shape"])
 
 
 def sum_to(g: Tensor, shape: tuple[int, ...]) -> Tensor:

@@ -17,6 +17,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 class _GradState(threading.local):
     enabled: bool = True  # class attribute: the default seen by every new thread
+    forward: object = False  # truthy inside a dual level: ops carry tangents (forward mode)
 
 
 _state = _GradState()

@@ -8,6 +8,10 @@ Everything else minigrad offers (activations, losses, normalisation, convolution
 attention, ...) is a composition of these, or a fused kernel proven equal to such a
 composition.
 
+Each ``jvp`` (forward mode) sits beside its ``backward``: the same derivative, pushed
+forwards (a tangent ẋ in, ẏ = J ẋ out) instead of pulled back (ȳ in, x̄ = Jᵀ ȳ out).
+The linear ops share one: the op itself applied to the tangents.
+
 A rule for every backward here: it uses only operators, ``.shape``/``.ndim``/``.dtype``
 and the functions of this module, never ``.data``. The same formula then also runs on
 bare arrays, which is how the fast engine evaluates it when nothing is recorded.
@@ -25,6 +29,12 @@ from .broadcast import broadcast_to, sum_to
 # ----------------------------------------------------------------- arithmetic
 
 
+def linear_jvp(ctx: Function, *tangents: Tensor) -> Tensor:
+    """Forward mode for a linear op (sums, copies, reshapes, selections): its Jacobian is
+    itself, so the output's tangent is the op applied to the inputs' tangents."""
+    return type(ctx).apply(*tangents, **ctx.op_params)
+
+
 class Add(Function):
     """z = a + b;  da = dz,  db = dz  (each summed back to its input's shape)."""
 
@@ -37,6 +47,8 @@ class Add(Function):
     def backward(ctx, g):
         (sa, sb), need = ctx.shapes, ctx.needs_input_grad
         return (sum_to(g, sa) if need[0] else None), (sum_to(g, sb) if need[1] else None)
+
+    jvp = staticmethod(linear_jvp)
 
 
 class Sub(Function):
@@ -52,6 +64,8 @@ class Sub(Function):
         (sa, sb), need = ctx.shapes, ctx.needs_input_grad
         return (sum_to(g, sa) if need[0] else None), (sum_to(-g, sb) if need[1] else None)
 
+    jvp = staticmethod(linear_jvp)
+
 
 class Neg(Function):
     """y = -x;  dx = -dy."""
@@ -64,9 +78,12 @@ class Neg(Function):
     def backward(ctx, g):
         return -g
 
+    jvp = staticmethod(linear_jvp)
+
 
 class Mul(Function):
-    """z = a · b;  da = dz · b,  db = dz · a."""
+    """z = a · b;  da = dz · b,  db = dz · a;
+    forward: ż = ȧ · b + a · ḃ."""
 
     @staticmethod
     def forward(ctx, a, b):
@@ -81,9 +98,15 @@ class Mul(Function):
             sum_to(g * a, b.shape) if need[1] else None
         )
 
+    @staticmethod
+    def jvp(ctx, ta, tb):
+        a, b = ctx.saved_tensors
+        return ta * b + a * tb
+
 
 class Div(Function):
-    """z = a / b;  da = dz / b,  db = -dz · a / b²."""
+    """z = a / b;  da = dz / b,  db = -dz · a / b²;
+    forward: ż = ȧ / b - ḃ · a / b²."""
 
     @staticmethod
     def forward(ctx, a, b):
@@ -98,12 +121,18 @@ class Div(Function):
             sum_to(-g * a / (b * b), b.shape) if need[1] else None
         )
 
+    @staticmethod
+    def jvp(ctx, ta, tb):
+        a, b = ctx.saved_tensors
+        return ta / b - tb * a / (b * b)
+
 
 class Pow(Function):
     """z = a ** b;  da = dz · b · a^(b-1),  db = dz · z · ln a.
 
     PyTorch's conventions at the edges: da = 0 where b = 0, and db = 0 where a = 0 and
-    b ≥ 0 (the limit of a^b ln a as a → 0⁺)."""
+    b ≥ 0 (the limit of a^b ln a as a → 0⁺). Forward: ż = ȧ · b · a^(b-1) + ḃ · z · ln a,
+    the second term only when b has a tangent (ln a is NaN for a < 0)."""
 
     @staticmethod
     def forward(ctx, a, b):
@@ -119,12 +148,18 @@ class Pow(Function):
         db = sum_to(where(ctx.a_zero, 0.0, g * a**b * log(a)), b.shape) if need[1] else None
         return da, db
 
+    @staticmethod
+    def jvp(ctx, ta, tb):
+        a, b = ctx.saved_tensors
+        dz = where(ctx.b_zero, 0.0, ta * b * a ** (b - 1))
+        return dz + where(ctx.a_zero, 0.0, tb * a**b * log(a)) if ctx.given[1] else dz
+
 
 # ----------------------------------------------------------------- elementwise
 
 
 class Exp(Function):
-    """y = eˣ;  dx = dy · y."""
+    """y = eˣ;  dx = dy · y;  forward: ẏ = ẋ · y."""
 
     @staticmethod
     def forward(ctx, x):
@@ -137,9 +172,13 @@ class Exp(Function):
         (y,) = ctx.saved_tensors
         return g * y
 
+    @staticmethod
+    def jvp(ctx, t):
+        return t * ctx.saved_tensors[0]
+
 
 class Log(Function):
-    """y = ln x;  dx = dy / x."""
+    """y = ln x;  dx = dy / x;  forward: ẏ = ẋ / x."""
 
     @staticmethod
     def forward(ctx, x):
@@ -151,9 +190,13 @@ class Log(Function):
         (x,) = ctx.saved_tensors
         return g / x
 
+    @staticmethod
+    def jvp(ctx, t):
+        return t / ctx.saved_tensors[0]
+
 
 class Tanh(Function):
-    """y = tanh x;  dx = dy · (1 - y²)."""
+    """y = tanh x;  dx = dy · (1 - y²);  forward: ẏ = ẋ · (1 - y²)."""
 
     @staticmethod
     def forward(ctx, x):
@@ -165,6 +208,11 @@ class Tanh(Function):
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
         return g * (1 - y * y)
+
+    @staticmethod
+    def jvp(ctx, t):
+        (y,) = ctx.saved_tensors
+        return t * (1 - y * y)
 
 
 class Where(Function):
@@ -184,6 +232,8 @@ class Where(Function):
         db = sum_to(where(ctx.cond, 0.0, g), sb) if need[1] else None
         return da, db
 
+    jvp = staticmethod(linear_jvp)
+
 
 class Cast(Function):
     """y = x converted to another dtype;  dx = dy converted back to x's dtype."""
@@ -196,6 +246,8 @@ class Cast(Function):
     @staticmethod
     def backward(ctx, g):
         return cast(g, ctx.src)
+
+    jvp = staticmethod(linear_jvp)
 
 
 # ----------------------------------------------------------------- reductions
@@ -218,10 +270,13 @@ class Sum(Function):
     def backward(ctx, g):
         return broadcast_to(reshape(g, _kept(ctx.in_shape, ctx.axes)), ctx.in_shape)
 
+    jvp = staticmethod(linear_jvp)
+
 
 class Amax(Function):
     """y = max x over ``axes``;  dx = dy / k at the k elements equal to the max, else 0
-    (ties share the gradient evenly, as PyTorch's amax)."""
+    (ties share the gradient evenly, as PyTorch's amax);  forward: ẏ = the mean of ẋ over
+    the maxima."""
 
     @staticmethod
     def forward(ctx, x, axes, keepdim):
@@ -235,6 +290,10 @@ class Amax(Function):
     def backward(ctx, g):
         share = (ctx.hit / ctx.count).astype(g.dtype)
         return broadcast_to(reshape(g, _kept(ctx.in_shape, ctx.axes)), ctx.in_shape) * share
+
+    @staticmethod
+    def jvp(ctx, t):
+        return Sum.apply(t * (ctx.hit / ctx.count).astype(t.dtype), **ctx.op_params)
 
 
 # ----------------------------------------------------------------- shape
@@ -252,6 +311,8 @@ class Reshape(Function):
     def backward(ctx, g):
         return reshape(g, ctx.in_shape)
 
+    jvp = staticmethod(linear_jvp)
+
 
 class Permute(Function):
     """y = x with its axes reordered, yᵢⱼ.. = x at the permuted position;
@@ -266,6 +327,8 @@ class Permute(Function):
     def backward(ctx, g):
         return permute(g, tuple(np.argsort(ctx.dims)))
 
+    jvp = staticmethod(linear_jvp)
+
 
 class GetItem(Function):
     """y = x[index];  dx = zeros of x's shape with dy added at ``index``."""
@@ -278,6 +341,8 @@ class GetItem(Function):
     @staticmethod
     def backward(ctx, g):
         return index_add(g, ctx.in_shape, ctx.index)
+
+    jvp = staticmethod(linear_jvp)
 
 
 class IndexAdd(Function):
@@ -298,13 +363,16 @@ class IndexAdd(Function):
     def backward(ctx, g):
         return getitem(g, ctx.index)
 
+    jvp = staticmethod(linear_jvp)
+
 
 # ----------------------------------------------------------------- linear algebra
 
 
 class MatMul(Function):
     """C = A @ B (both ≥ 2-D; leading dims broadcast as batches);
-    dA = dC @ Bᵀ,  dB = Aᵀ @ dC, each summed back over broadcast batch dims."""
+    dA = dC @ Bᵀ,  dB = Aᵀ @ dC, each summed back over broadcast batch dims;
+    forward: Ċ = Ȧ @ B + A @ Ḃ."""
 
     @staticmethod
     def forward(ctx, a, b):
@@ -318,6 +386,11 @@ class MatMul(Function):
         da = sum_to(matmul(g, transpose_last(b)), a.shape) if need[0] else None
         db = sum_to(matmul(transpose_last(a), g), b.shape) if need[1] else None
         return da, db
+
+    @staticmethod
+    def jvp(ctx, ta, tb):
+        a, b = ctx.saved_tensors
+        return matmul(ta, b) + matmul(a, tb)
 
 
 # ----------------------------------------------------------------- functions

@@ -23,10 +23,17 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.autograd import anomaly, version
+from minigrad.autograd import anomaly, forward_ad, version
 from minigrad.autograd.function import check_versions, note_view, refuse_stale_views, refuse_tuple
 from minigrad.core import primitives as P
-from minigrad.core.autograd import _OUTPUT, Function, Tensor, _keep
+from minigrad.core.autograd import (
+    _OUTPUT,
+    Function,
+    Tensor,
+    _keep,
+    forward_tangent,
+    rebuilt_output,
+)
 from minigrad.core.broadcast import BroadcastTo, SumTo
 from minigrad.core.grad_mode import _state
 from minigrad.fast.version_clock import unchanged_since
@@ -73,11 +80,11 @@ def apply(cls: type[Function], *inputs: Any, **params: Any) -> Any:
     if type(out) is not np.ndarray:
         refuse_tuple(cls, out)
         out = np.asarray(out)
-    if not _state.enabled:
-        return Tensor._from_op(out, None)
-    needs = tuple([t._requires_grad for t in inputs])
-    if True not in needs:
-        return Tensor._from_op(out, None)
+    if not _state.enabled or True not in (needs := tuple([t._requires_grad for t in inputs])):
+        result = Tensor._from_op(out, None)
+        if _state.forward:
+            _tangent(ctx, inputs, result, params)
+        return result
     for t in inputs:  # no input may be a view made stale by an in-place write
         g = t.grad_fn
         if g is not None and g._view_of is not None:
@@ -94,7 +101,19 @@ def apply(cls: type[Function], *inputs: Any, **params: Any) -> Any:
         note_view(ctx, inputs[0].data, out)
     if anomaly._state.enabled:
         anomaly.record_creation(ctx)
-    return Tensor._from_op(out, ctx)
+    result = Tensor._from_op(out, ctx)
+    if _state.forward:
+        _tangent(ctx, inputs, result, params)
+    return result
+
+
+def _tangent(ctx: Function, inputs: tuple[Tensor, ...], out: Tensor, params: dict) -> None:
+    """Forward mode, as the core's ``apply`` does it, when some input has a tangent."""
+    for t in inputs:
+        if t._fw is not None:
+            forward_tangent(ctx, inputs, out, params)
+            forward_ad.track(out)
+            return
 
 
 def saved_tensors(self: Function) -> tuple[Any, ...]:
@@ -113,7 +132,7 @@ def saved_tensors(self: Function) -> tuple[Any, ...]:
         )
     return tuple(
         [
-            Tensor._from_op(self._out, self)
+            rebuilt_output(self)
             if s is _OUTPUT
             else s
             if isinstance(s, Tensor)

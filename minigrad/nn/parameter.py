@@ -33,6 +33,7 @@ class Parameter(Tensor):
         self.grad = None
         self.grad_fn = None
         self._hooks = None
+        self._fw = None  # no tangent (forward mode)
         self._requires_grad = False
         if requires_grad:
             self.requires_grad = True  # validates the dtype (floating point only)

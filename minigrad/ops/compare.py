@@ -155,8 +155,8 @@ def _rounding_division(fn: type[Function], a: Any, b: Any, op: str) -> Tensor:
     if a.dtype.kind in "biu" and not np.all(b.data):
         raise RuntimeError(f"{op}: integer division by zero (ZeroDivisionError)")
     check_broadcast(op, a.shape, b.shape)
-    if a.requires_grad or b.requires_grad:
-        return fn.apply(a, b)
+    if a.requires_grad or b.requires_grad or a._fw is not None or b._fw is not None:
+        return fn.apply(a, b)  # recorded, or carrying a tangent (forward mode)
     return Tensor._from_op(np.asarray(fn.forward(_Scratch(), a.data, b.data)), None)
 
 

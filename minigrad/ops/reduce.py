@@ -334,7 +334,9 @@ def std(
 ) -> Tensor:
     """√var; its gradient is 0 where std is 0 (PyTorch's convention), not nan."""
     v = var(x, dim, unbiased, keepdim, correction)
-    return saves_output(_safe_sqrt(v)) if v.requires_grad else v.sqrt()  # (as PyTorch's std)
+    if v.requires_grad or v._fw is not None:  # (_fw: a forward-mode tangent)
+        return saves_output(_safe_sqrt(v))  # (PyTorch's std saves its output)
+    return v.sqrt()
 
 
 def _safe_sqrt(v: Tensor) -> Tensor:
