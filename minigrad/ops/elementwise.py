@@ -139,12 +139,12 @@ class _Step(Function):
 # ------------------------------------------------------------------ functional API
 @op()
 def log2(x: Any) -> Tensor:
-    return _float_unary(Log2, x, "log2")
+    return _float_unary(Log2, x)
 
 
 @op()
 def log10(x: Any) -> Tensor:
-    return _float_unary(Log10, x, "log10")
+    return _float_unary(Log10, x)
 
 
 def _float_pair(a: Any, b: Any) -> tuple[Tensor, Tensor]:
@@ -171,7 +171,7 @@ def xlogy(input: Any, other: Any) -> Tensor:
 @op()
 def sinc(x: Any) -> Tensor:
     """The normalised sinc, sin(πx)/(πx), 1 at 0."""
-    return _float_unary(Sinc, x, "sinc")
+    return _float_unary(Sinc, x)
 
 
 def _step(x: Any, f: Any, name: str, decimals: int = 0) -> Tensor:

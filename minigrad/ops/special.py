@@ -192,13 +192,13 @@ class Erfinv(Function):
 @op()
 def erfc(x: Any) -> Tensor:
     """The complementary error function, 1 - erf x, accurate where erf x is near 1."""
-    return _float_unary(Erfc, x, "erfc")
+    return _float_unary(Erfc, x)
 
 
 @op()
 def lgamma(x: Any) -> Tensor:
     """ln|Γ(x)| (``math.lgamma`` per element)."""
-    return _float_unary(Lgamma, x, "lgamma")
+    return _float_unary(Lgamma, x)
 
 
 def _polygamma(n: int, x: Any) -> Tensor:
@@ -228,4 +228,4 @@ def polygamma(n: int, x: Any) -> Tensor:
 @op()
 def erfinv(x: Any) -> Tensor:
     """The inverse error function on [-1, 1] (nan outside)."""
-    return _float_unary(Erfinv, x, "erfinv")
+    return _float_unary(Erfinv, x)

@@ -185,47 +185,47 @@ class Hypot(Function):
 # ------------------------------------------------------------------ functional API
 @op()
 def tan(x: Any) -> Tensor:
-    return _float_unary(Tan, x, "tan")
+    return _float_unary(Tan, x)
 
 
 @op(methods=("atan", "arctan"))
 def atan(x: Any) -> Tensor:
-    return _float_unary(Atan, x, "atan")
+    return _float_unary(Atan, x)
 
 
 @op(methods=("asin", "arcsin"))
 def asin(x: Any) -> Tensor:
-    return _float_unary(Asin, x, "asin")
+    return _float_unary(Asin, x)
 
 
 @op(methods=("acos", "arccos"))
 def acos(x: Any) -> Tensor:
-    return _float_unary(Acos, x, "acos")
+    return _float_unary(Acos, x)
 
 
 @op()
 def sinh(x: Any) -> Tensor:
-    return _float_unary(Sinh, x, "sinh")
+    return _float_unary(Sinh, x)
 
 
 @op()
 def cosh(x: Any) -> Tensor:
-    return _float_unary(Cosh, x, "cosh")
+    return _float_unary(Cosh, x)
 
 
 @op(methods=("asinh", "arcsinh"))
 def asinh(x: Any) -> Tensor:
-    return _float_unary(Asinh, x, "asinh")
+    return _float_unary(Asinh, x)
 
 
 @op(methods=("acosh", "arccosh"))
 def acosh(x: Any) -> Tensor:
-    return _float_unary(Acosh, x, "acosh")
+    return _float_unary(Acosh, x)
 
 
 @op(methods=("atanh", "arctanh"))
 def atanh(x: Any) -> Tensor:
-    return _float_unary(Atanh, x, "atanh")
+    return _float_unary(Atanh, x)
 
 
 def _float_binary(fn: type[Function], a: Any, b: Any, name: str) -> Tensor:
