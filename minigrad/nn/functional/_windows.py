@@ -23,7 +23,8 @@ from numpy.lib.stride_tricks import as_strided
 
 from minigrad import fast
 from minigrad.autograd.function import Function
-from minigrad.core.primitives import getitem, index_add
+from minigrad.core.broadcast import broadcast_to
+from minigrad.core.primitives import getitem, index_add, sum
 from minigrad.fast.fused import reference_of
 from minigrad.ops.binary import where
 from minigrad.ops.helpers import array_op, constant
@@ -219,6 +220,8 @@ def fold_reference(cols, spatial, kernel, dilation, stride, padding, axis) -> Te
     if inside is not None:
         cols = where(constant(inside, np.bool_), cols, 0.0)
     shape = cols.shape[:axis] + tuple(spatial) + cols.shape[axis + 2 * nd :]
+    if 0 in shape:  # nothing to add into: an empty result (still on cols' graph)
+        return broadcast_to(sum(cols) * 0.0, shape)
     return index_add(cols, shape, index)
 
 
