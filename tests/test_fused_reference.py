@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 import minigrad
 import minigrad.nn.functional as F
 from minigrad import fast
+from minigrad import linalg as mlinalg
 from minigrad.autograd import Function, custom_function, hooks
 from minigrad.fast.fused import FUSED
 from minigrad.nn.functional import (
@@ -36,7 +37,19 @@ from minigrad.nn.functional import (
     loss_cross_entropy,
     pooling,
 )
-from minigrad.ops import activations, compare, linalg, nn_ops, reduce, unary
+from minigrad.ops import (
+    activations,
+    arrange,
+    compare,
+    elementwise,
+    linalg,
+    nn_ops,
+    reduce,
+    sorting,
+    special,
+    trig,
+    unary,
+)
 from minigrad.utils import checkpoint
 
 # Functions outside minigrad/core that are ops in their own right, not fused kernels:
@@ -82,6 +95,52 @@ GENUINE_OPS: dict[type, str] = {
     custom_function._DoubleBackward: "identity whose backward refuses (once_differentiable)",
     hooks.BackwardHook: "identity whose backward calls a module's full backward hooks",
     checkpoint.CheckpointFunction: "recomputes its function in backward (activation checkpointing)",
+    # Elementwise maths with derivatives of their own (minigrad/ops/trig.py, elementwise.py,
+    # special.py): each backward is the formula in its docstring.
+    **{
+        getattr(trig, name): "elementwise, its own derivative formula"
+        for name in (
+            "Tan",
+            "Atan",
+            "Asin",
+            "Acos",
+            "Sinh",
+            "Cosh",
+            "Asinh",
+            "Acosh",
+            "Atanh",
+            "Atan2",
+            "Hypot",
+            "_Unary",
+        )
+    },
+    **{
+        getattr(elementwise, name): "elementwise, its own derivative formula"
+        for name in ("Log2", "Log10", "LogAddExp", "Sinc", "XLogY", "_Step")
+    },
+    **{
+        getattr(special, name): "a special function: its derivative is another one"
+        for name in ("Erfc", "Erfinv", "Lgamma", "Polygamma")
+    },
+    sorting.Cumprod: "Π of prefixes: the adjoint handles zeros exactly",
+    sorting.LogCumSumExp: "log Σ exp of prefixes: dx = reversed cumsum of dy·softmax",
+    arrange.Roll: "data movement: the adjoint rolls back",
+    arrange.Diagonal: "data movement: the adjoint is diag_embed",
+    arrange.DiagEmbed: "data movement: the adjoint is diagonal",
+    # Linear algebra: matrix-calculus derivatives (minigrad/linalg)
+    **{
+        getattr(mlinalg, name): "a matrix function: its derivative from matrix calculus"
+        for name in (
+            "Cholesky",
+            "Det",
+            "EighValues",
+            "EighVectors",
+            "Inv",
+            "SignOfDet",
+            "SlogDet",
+            "Solve",
+        )
+    },
 }
 
 

@@ -104,7 +104,7 @@ for _np_name, _mg_name in interop.UFUNCS.items():
         if _e.name == _mg_name and _e.id not in NUMPY and not _e.variant:
             NUMPY[_e.id] = getattr(np, _np_name)
 NUMPY["bitwise_and.int"] = np.bitwise_and
-NUMPY["fmod.int"] = np.fmod
+NUMPY["fmod.float"] = np.fmod
 for _name in ("round.decimals",):  # np.round's decimals, through the array function
     NUMPY[_name] = lambda x, decimals: np.round(x, decimals)
 
