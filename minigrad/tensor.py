@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from minigrad import dtypes
-from minigrad.autograd import version
+from minigrad.autograd import version, views
 from minigrad.autograd.function import Function
 from minigrad.core.autograd import Tensor
 from minigrad.core.grad_mode import _state
@@ -113,6 +113,18 @@ class _TensorAPI:
             self.requires_grad = True
 
     # ------------------------------------------------------------ autograd
+    @property
+    def requires_grad(self) -> bool:
+        """Whether a gradient flows to this tensor. A view of a tensor that has since
+        gained a history (``x.copy_(w)``) requires grad too, as in PyTorch (views.py)."""
+        if not self._requires_grad and views.UNRECORDED and views.is_stale(self):
+            views.rebase(self)
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        _core_requires_grad.fset(self, value)
+
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         self.requires_grad = requires_grad
         return self
@@ -272,7 +284,9 @@ class _TensorAPI:
         changed in place; see ``minigrad/autograd/version.py``."""
         return version.version_of(self.data)
 
-    def _inplace(self, op: str, compute: Callable[[Tensor], Tensor], *others: Any) -> Tensor:
+    def _inplace(
+        self, op: str, compute: Callable[[Tensor], Tensor], *others: Any, overwrite: bool = False
+    ) -> Tensor:
         """Apply ``compute`` (an out-of-place op) and write its result into this
         tensor's memory, as PyTorch's in-place ops do.
 
@@ -281,11 +295,22 @@ class _TensorAPI:
         ``old`` a snapshot of the current value, and this tensor takes the new node as
         its ``grad_fn``. Ops that saved this tensor earlier see its version change and
         refuse to backpropagate (their saved value is gone), instead of a wrong gradient.
+        A write into a view also gives the view's base a new history, and views made
+        before a write are rebased when next used (``minigrad/autograd/views.py``).
         """
         for o in others:
             refuse_torch_tensor(o, op)
+        if not self.data.flags.writeable:
+            raise RuntimeError(
+                f"{op}: unsupported operation: the written-to tensor (shape {self.shape}) is "
+                "read-only memory: a broadcast view (expand), where more than one element "
+                "refers to a single memory location, or a read-only array; .clone() it first"
+            )
         if self.grad_fn is not None and self.grad_fn.output_saved:
             self.grad_fn._output_written = True  # its backward will refuse (PyTorch's rule)
+        prepared = None
+        if _state.enabled:
+            views.refuse_write_into_an_outdated_view(op, self)
         record = _state.enabled and (
             self._requires_grad or any(isinstance(o, Tensor) and o._requires_grad for o in others)
         )
@@ -295,20 +320,15 @@ class _TensorAPI:
                     f"{op}: a leaf Variable that requires grad is being used in an in-place "
                     "operation (wrap it in minigrad.no_grad() or use an out-of-place op)"
                 )
-            if self.grad_fn is not None and self.grad_fn.is_view:
-                # The write would change the base tensor's values too, but not its
-                # gradient: refuse rather than give a wrong gradient.
-                raise RuntimeError(
-                    f"{op}: in-place operation on a view of another tensor inside a graph "
-                    "is not supported (the base tensor's gradient would be wrong); use "
-                    ".clone() first, or an out-of-place op"
-                )
+            if views.is_view(self):
+                prepared = views.prepare_write(op, self)  # a view: its base changes too
             old = Tensor._from_op(self.data.copy(), self.grad_fn)
             old._requires_grad = self._requires_grad
             new = compute(old)
-            if self._requires_grad and not new._requires_grad:
-                # fill_ / zero_ / copy_ of a constant: the result still requires grad
-                # (PyTorch's FillBackward passes 0 to the old value), selected, not 0·x.
+            if self._requires_grad and overwrite:
+                # fill_ / zero_ / copy_: the old value still gets a (zero) gradient, and
+                # the result requires grad even when the value written is a constant
+                # (PyTorch's Fill/CopyBackward pass 0 to the old value): selected, not 0·x.
                 from minigrad.ops.binary import where
 
                 keep = Tensor._from_op(np.ones(new.shape, dtype=bool), None)
@@ -326,7 +346,9 @@ class _TensorAPI:
             )
         np.copyto(self.data, _same_kind(self, new.data))
         version.bump(self.data)
-        if record:
+        if prepared is not None:  # the base's history changes too (views.py, rule 2)
+            views.write_through_view(self, new, prepared)
+        elif record:
             retained = self.retains_grad
             if retained:
                 self.grad_fn._retained = None
@@ -336,13 +358,13 @@ class _TensorAPI:
         return self
 
     def zero_(self) -> Tensor:
-        return self._inplace("zero_", lambda x: _filled(x, 0))
+        return self._inplace("zero_", lambda x: _filled(x, 0), overwrite=True)
 
     def fill_(self, value: Any) -> Tensor:
-        return self._inplace("fill_", lambda x: _filled(x, value), value)
+        return self._inplace("fill_", lambda x: _filled(x, value), value, overwrite=True)
 
     def copy_(self, src: Any) -> Tensor:
-        return self._inplace("copy_", lambda x: _filled(x, src), src)
+        return self._inplace("copy_", lambda x: _filled(x, src), src, overwrite=True)
 
     def add_(self, other: Any, alpha: float = 1) -> Tensor:
         return self._inplace("add_", lambda x: x + (other if alpha == 1 else other * alpha), other)
@@ -363,13 +385,13 @@ class _TensorAPI:
         from minigrad import random
 
         new = random.generator().uniform(a, b, self.data.shape).astype(self.data.dtype)
-        return self._inplace("uniform_", lambda x: _filled(x, new))
+        return self._inplace("uniform_", lambda x: _filled(x, new), overwrite=True)
 
     def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
         from minigrad import random
 
         new = random.generator().normal(mean, std, self.data.shape).astype(self.data.dtype)
-        return self._inplace("normal_", lambda x: _filled(x, new))
+        return self._inplace("normal_", lambda x: _filled(x, new), overwrite=True)
 
     def __setitem__(self, index: Any, value: Any) -> None:
         from minigrad.ops.indexing import index_put
@@ -440,6 +462,9 @@ def normalize_dims(dim: int | Sequence[int] | None, ndim: int, op: str) -> tuple
     if len(set(axes)) != len(axes):
         raise RuntimeError(f"{op}: dim {tuple(dim)} appears multiple times in the list of dims")
     return axes
+
+
+_core_requires_grad = Tensor.requires_grad
 
 
 def _attach() -> None:

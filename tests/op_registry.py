@@ -62,6 +62,7 @@ from op_samples import (
     repeat_sample,
     reshape_sample,
     scatter_add_sample,
+    select_sample,
     signed,
     softmax_sample,
     softplus_sample,
@@ -335,6 +336,7 @@ REGISTRY: list[OpInfo] = [
         ),
     ),
     _same("narrow", narrow_sample),
+    _same("select", select_sample),
     _op("getitem", lambda x, index: x[index], lambda x, index: x[index], getitem_sample),
     _same(
         "gather",

@@ -386,6 +386,14 @@ def narrow_sample(draw, small):
 
 
 @st.composite
+def select_sample(draw, small):
+    x = draw(REAL(draw(shapes(small, min_dims=1))))
+    d = _dim(draw, x.ndim)
+    n = x.shape[d]
+    return Sample((x,), {"dim": d, "index": draw(st.integers(-n, n - 1))})
+
+
+@st.composite
 def flip_sample(draw, small):
     x = draw(REAL(draw(shapes(small))))
     d = _dim(draw, x.ndim, tuples=True)

@@ -27,7 +27,7 @@ import minigrad
 import minigrad.nn.functional as F
 from minigrad import fast
 from minigrad import linalg as mlinalg
-from minigrad.autograd import Function, custom_function, hooks
+from minigrad.autograd import Function, custom_function, hooks, views
 from minigrad.fast.fused import FUSED
 from minigrad.nn.functional import (
     _windows,
@@ -56,6 +56,7 @@ from minigrad.utils import checkpoint
 # their backward is a formula of its own (or a data movement's adjoint), not the
 # derivative of a composition that could replace them.
 GENUINE_OPS: dict[type, str] = {
+    views.CopySlices: "a write into a view: the base keeps its old value outside the region",
     unary.Abs: "elementwise |x|: derivative sign(x), one NumPy ufunc each way",
     unary.Sign: "piecewise constant: derivative 0 everywhere",
     unary.Log1p: "elementwise ln(1 + x), accurate near 0 where log(1 + x) is not",

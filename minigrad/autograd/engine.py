@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.autograd import anomaly
+from minigrad.autograd import anomaly, views
 from minigrad.autograd.function import check_output_unchanged
 from minigrad.autograd.hooks import POST_ACCUMULATE, run_post_accumulate
 from minigrad.core.autograd import Function, _freed_message
@@ -150,6 +150,7 @@ def run_backward(
     """Backpropagate ``root_grads`` from ``roots``: into the leaves' ``.grad``
     (``inputs=None``, as ``Tensor.backward``), or, with ``inputs`` (``autograd.grad``),
     returning the gradients that reach them and accumulating nothing."""
+    views.rebase_stale_views(tuple(roots))  # a root may be a view whose base was written
     task = _TASK[0](retain_graph, create_graph, inputs)
     task.run(roots, root_grads)
     return task.captured

@@ -6,7 +6,9 @@ there first. This module adds, outside the core:
 
 - **in-place safety**: a node records the version of every array it saved
   (``minigrad/autograd/version.py``); reading ``saved_tensors`` after one of them was
-  written in place raises instead of giving a wrong gradient;
+  written in place raises instead of giving a wrong gradient; a view node remembers
+  its base, so that writes through views keep histories in step
+  (``minigrad/autograd/views.py``);
 - **anomaly mode**: inside ``detect_anomaly()`` a node keeps the stack of the line
   that created it (``minigrad/autograd/anomaly.py``);
 - **multiple outputs refused**: ``forward`` must return one array;
@@ -24,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.autograd import anomaly, forward_ad, version
+from minigrad.autograd import anomaly, forward_ad, version, views
 from minigrad.core import primitives
 from minigrad.core.autograd import _OUTPUT, Function
 from minigrad.core.broadcast import BroadcastTo
@@ -67,46 +69,23 @@ def refuse_tuple(cls: type, out: Any) -> None:
 
 
 def apply(cls: type[Function], *inputs: Any, **params: Any) -> Any:
-    """The core's ``apply`` (after checking no input is a stale view), then the node's
-    version stamp and anomaly record."""
+    """The core's ``apply`` (after rebasing inputs that are stale views, see
+    ``views.py``), then the node's version stamp and anomaly record."""
     if _grad_state.enabled:
-        refuse_stale_views(inputs)
+        views.rebase_stale_views(inputs)
     out = _core_apply(cls, *inputs, **params)
     if out._fw is not None:
         forward_ad.track(out)
     node = out.grad_fn
+    if node is None and cls.is_view and _grad_state.enabled:
+        views.note_unrecorded_view(out, inputs[0], cls, params)
     if node is not None:
         node._epoch = version.epoch
         if cls.is_view:
-            note_view(node, inputs[0].data, out.data)
+            views.note_view(node, inputs[0], out.data, params)
         if anomaly._state.enabled:
             anomaly.record_creation(node)
     return out
-
-
-def note_view(node: Function, base: np.ndarray, out: np.ndarray) -> None:
-    """Remember that ``node``'s output shares the memory of its input ``base`` (a real
-    view, not a copy that a view op happened to make), and when."""
-    if version._root(out) is version._root(base):
-        node._view_of, node._view_epoch = base, version.epoch
-
-
-def refuse_stale_views(inputs: tuple) -> None:
-    """Refuse to record an op that reads a view whose memory was written in place after
-    the view was made: the view's values follow the write, but its history does not.
-    PyTorch then rebases the view's history onto the write; minigrad refuses rather than
-    record a silently wrong gradient. (A view read before the write is fine.)"""
-    for t in inputs:
-        node = getattr(t, "grad_fn", None)
-        if node is not None and node._view_of is not None:
-            if version.written_since(node._view_of, node._view_epoch):
-                raise RuntimeError(
-                    f"{node.name()}: this view's memory was modified by an inplace operation "
-                    "after the view was made, and the view is used again (PyTorch would rebase "
-                    "the view's history onto the write; minigrad refuses rather than give a "
-                    "wrong gradient). Take the view after the in-place op, or .clone() it "
-                    "before the write."
-                )
 
 
 def saved_tensors(self: Function) -> tuple[Any, ...]:
@@ -140,7 +119,11 @@ Function._epoch = 0  # the in-place clock when the node saved its arrays
 # True for ops whose output may share memory with their input (views): an in-place
 # write to such an output changes the input too (see ``Tensor._inplace``).
 Function.is_view = False
-Function._view_of = None  # a view's input array, when the output shares its memory
+# A view's input (array and Tensor), the view op's parameters, and the in-place clock
+# when it was made, when the output shares the input's memory (``views.py``).
+Function._view_of = Function._view_base = Function._view_params = None
+Function._view_epoch = 0
+Function._several_views = None  # (op, i) for output i of split/chunk/unbind
 # True for ops whose PyTorch node saves its *output* for backward (amax, relu,
 # logsumexp, norm, prod...) even where minigrad's backward needs only a mask or the
 # input: an in-place write to the output then makes backward refuse, as PyTorch's

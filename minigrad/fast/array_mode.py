@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.autograd import anomaly, forward_ad, version
-from minigrad.autograd.function import check_versions, note_view, refuse_stale_views, refuse_tuple
+from minigrad.autograd import anomaly, forward_ad, version, views
+from minigrad.autograd.function import check_versions, refuse_tuple
 from minigrad.core import primitives as P
 from minigrad.core.autograd import (
     _OUTPUT,
@@ -81,14 +81,20 @@ def apply(cls: type[Function], *inputs: Any, **params: Any) -> Any:
         refuse_tuple(cls, out)
         out = np.asarray(out)
     if not _state.enabled or True not in (needs := tuple([t._requires_grad for t in inputs])):
-        result = Tensor._from_op(out, None)
-        if _state.forward:
-            _tangent(ctx, inputs, result, params)
-        return result
-    for t in inputs:  # no input may be a view made stale by an in-place write
+        # (unless an input is a view whose base has gained a history since: views.py)
+        if not (_state.enabled and views.UNRECORDED and views.rebase_stale_views(inputs)):
+            result = Tensor._from_op(out, None)
+            if cls.is_view and _state.enabled:
+                views.note_unrecorded_view(result, inputs[0], cls, params)
+            if _state.forward:
+                _tangent(ctx, inputs, result, params)
+            return result
+        needs = tuple([t._requires_grad for t in inputs])
+    for t in inputs:  # an input that is a view made stale by a write is rebased
         g = t.grad_fn
-        if g is not None and g._view_of is not None:
-            refuse_stale_views(inputs)
+        if (g._view_of is not None) if g is not None else views.UNRECORDED:
+            views.rebase_stale_views(inputs)
+            needs = tuple([t._requires_grad for t in inputs])
             break
     ctx.needs_input_grad = needs
     ctx.next_edges = tuple(
@@ -98,7 +104,7 @@ def apply(cls: type[Function], *inputs: Any, **params: Any) -> Any:
         ctx._saved = tuple([_keep(ctx, a, inputs, out, raw) for a in ctx._saved])
         ctx._epoch = version.epoch
     if cls.is_view:
-        note_view(ctx, inputs[0].data, out)
+        views.note_view(ctx, inputs[0], out, params)
     if anomaly._state.enabled:
         anomaly.record_creation(ctx)
     result = Tensor._from_op(out, ctx)

@@ -59,12 +59,19 @@ def _diag_index(n_rows: int, n_cols: int, offset: int) -> tuple[np.ndarray, np.n
 
 class Diagonal(Function):
     """y[..., i] = x[..., i, i + offset] over the plane (dim1, dim2), which moves last;
-    dx = diag_embed(dy, offset, dim1, dim2) (zeros off the diagonal)."""
+    dx = diag_embed(dy, offset, dim1, dim2) (zeros off the diagonal).
+
+    A view, as PyTorch's: a write into the diagonal writes into x."""
+
+    is_view = True
 
     @staticmethod
     def forward(ctx, x, offset, dim1, dim2):
         ctx.args, ctx.in_shape = (offset, dim1, dim2), x.shape
-        return np.diagonal(x, offset, dim1, dim2).copy()
+        out = np.diagonal(x, offset, dim1, dim2)  # (NumPy's view is read-only by default)
+        if x.flags.writeable:
+            out.flags.writeable = True
+        return out
 
     @staticmethod
     def backward(ctx, g):

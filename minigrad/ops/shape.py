@@ -321,6 +321,28 @@ def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
 
 
 @op()
+def select(x: Tensor, dim: int, index: int) -> Tensor:
+    """The slice of x at ``index`` along ``dim`` (that dim removed): a view, as PyTorch's."""
+    d = _normalize_dim(dim, x.ndim, "select")
+    n = x.shape[d]
+    if not -n <= index < n:
+        raise IndexError(
+            f"select(): index {index} out of range for tensor of size {tuple(x.shape)} at "
+            f"dimension {d}"
+        )
+    return x[(slice(None),) * d + (index,)]
+
+
+def _several_views(op: str, outs: list[Tensor]) -> list[Tensor]:
+    """Mark the outputs of an op that returns several views of one input: PyTorch
+    refuses an in-place write into any of them inside a graph (``views.py``)."""
+    for i, t in enumerate(outs):
+        if t.grad_fn is not None:
+            t.grad_fn._several_views = (op, i)
+    return outs
+
+
+@op()
 def split(x: Tensor, split_size_or_sections: int | Sequence[int], dim: int = 0) -> list[Tensor]:
     d = _normalize_dim(dim, x.ndim, "split")
     n = x.shape[d]
@@ -340,7 +362,7 @@ def split(x: Tensor, split_size_or_sections: int | Sequence[int], dim: int = 0) 
     for s in sizes:
         out.append(narrow(x, d, start, s))
         start += s
-    return out
+    return _several_views("Split", out)
 
 
 @op()
@@ -348,13 +370,13 @@ def chunk(x: Tensor, chunks: int, dim: int = 0) -> list[Tensor]:
     if chunks <= 0:
         raise RuntimeError(f"chunk: number of chunks must be greater than 0, got {chunks}")
     n = x.shape[_normalize_dim(dim, x.ndim, "chunk")]
-    return split(x, max(1, -(-n // chunks)), dim)
+    return _several_views("Chunk", split(x, max(1, -(-n // chunks)), dim))
 
 
 @op()
 def unbind(x: Tensor, dim: int = 0) -> list[Tensor]:
     d = _normalize_dim(dim, x.ndim, "unbind")
-    return [x[(slice(None),) * d + (i,)] for i in range(x.shape[d])]
+    return _several_views("Unbind", [x[(slice(None),) * d + (i,)] for i in range(x.shape[d])])
 
 
 @op()
