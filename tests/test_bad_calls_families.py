@@ -49,6 +49,29 @@ def _floor_divide_backward(lib):
     (x // 2.0).sum().backward()
 
 
+def _view_of_leaf_in_place(lib):
+    lib.ones(3, requires_grad=True)[0:2].mul_(3)
+
+
+def _broadcast_view_in_place(lib, grad):
+    (lib.ones(3, requires_grad=grad) * 1).expand(2, 3).mul_(2)
+
+
+def _multi_view_output_in_place(op):
+    def call(lib):
+        y = lib.ones(2, 2, requires_grad=True) * 1
+        op(y)[0].mul_(2)
+
+    return call
+
+
+def _outdated_view_written(lib):
+    z = lib.zeros(3)
+    v = z[0:2]
+    z.add_(lib.ones(3, requires_grad=True))  # z gains a history after v was taken
+    v.mul_(2)
+
+
 def _setitem_wrong_shape(lib):
     z = lib.zeros(2, 3)
     z[0] = lib.ones(2, 3)
@@ -86,6 +109,35 @@ ROWS = [
     ("[:, :2].view(4)", *_same(lambda L: L.ones(2, 4)[:, :2].view(4)), RuntimeError, "view"),
     ("setitem shape", *_same(_setitem_wrong_shape), RuntimeError, "__setitem__|shape"),
     ("leaf in place", *_same(_leaf_in_place), RuntimeError, "leaf"),
+    ("view of a leaf in place", *_same(_view_of_leaf_in_place), RuntimeError, "view of a leaf"),
+    *[
+        (
+            f"expand(...).mul_ {g}",
+            *_same(lambda L, g=g: _broadcast_view_in_place(L, g)),
+            RuntimeError,
+            "more than one element",
+        )
+        for g in (False, True)
+    ],
+    (
+        "split output in place",
+        *_same(_multi_view_output_in_place(lambda y: y.split(1))),
+        RuntimeError,
+        "Output 0 of SplitBackward is a view",
+    ),
+    (
+        "chunk output in place",
+        *_same(_multi_view_output_in_place(lambda y: y.chunk(2))),
+        RuntimeError,
+        "Output 0 of ChunkBackward is a view",
+    ),
+    (
+        "unbind output in place",
+        *_same(_multi_view_output_in_place(lambda y: y.unbind(0))),
+        RuntimeError,
+        "Output 0 of UnbindBackward is a view",
+    ),
+    ("outdated view written", *_same(_outdated_view_written), RuntimeError, "gained a gradient"),
     ("second backward", *_same(_second_backward), RuntimeError, "second time"),
     # saved outputs guarded by the version check
     *[
