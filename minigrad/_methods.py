@@ -94,12 +94,37 @@ METHODS: dict[str, Any] = {
     "__pow__": _pow,
     "__rpow__": _rpow,
     "__pos__": lambda x: x,
+    # (PyTorch's method spellings of aliases)
+    **{n: getattr(ops, n) for n in "negative multiply subtract divide true_divide".split()},
+    "floor_divide": ops.floor_divide,
 }
+
+
+# PyTorch's in-place variants ``x.op_(...)``: the op, written into x's memory by
+# ``Tensor._inplace`` (recorded inside a graph, version-counted, through views).
+IN_PLACE = """pow exp log log2 log10 log1p expm1 sqrt rsqrt abs neg negative sign sin cos tan
+asin acos atan sinh cosh tanh asinh acosh atanh sigmoid relu floor ceil round trunc fix frac
+reciprocal square erf erfc erfinv clip masked_fill masked_scatter index_add index_fill
+index_copy scatter scatter_add fmod remainder lerp addcmul addcdiv atan2 hypot xlogy digamma
+lgamma sinc multiply subtract divide true_divide floor_divide""".split()
+
+
+def _in_place(name: str) -> Any:
+    def method(x: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        operands = [*args, *kwargs.values()]
+        return x._inplace(f"{name}_", lambda t: getattr(t, name)(*args, **kwargs), *operands)
+
+    method.__name__ = method.__qualname__ = f"{name}_"
+    method.__doc__ = f"In place: ``x.{name}(...)`` written into x's memory."
+    return method
 
 
 def install() -> None:
     for name, fn in {**tensor_members(), **METHODS}.items():
         setattr(Tensor, name, fn)
+    for name in IN_PLACE:
+        if not hasattr(Tensor, f"{name}_"):  # (add_, clamp_... have their own)
+            setattr(Tensor, f"{name}_", _in_place(name))
     Tensor.T = property(lambda x: ops.permute(x, tuple(reversed(range(x.ndim)))))
     Tensor.mT = property(lambda x: ops.transpose(x, -2, -1))
 
