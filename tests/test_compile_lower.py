@@ -154,3 +154,26 @@ def test_formulas_the_trace_cannot_replay_keep_their_call(cls: type, lowered: bo
             assert out.data.tobytes() == cls.apply(mg.tensor(x)).data.tobytes()
     if cls is _Fresh:
         assert len({id(o.data) for o in outs}) == len(outs)
+
+
+def test_dropout_lowered_draws_afresh_in_eager_order() -> None:
+    def run(compiled: bool) -> tuple[list, object]:
+        mg.manual_seed(3)
+        m = nn.Sequential(nn.Linear(6, 32), nn.Dropout(0.5), nn.Linear(32, 2))
+        x = mg.randn(8, 6)
+
+        def step() -> mg.Tensor:
+            loss = m(x).sum()
+            loss.backward()
+            return loss
+
+        fn = mg.compile(step) if compiled else step
+        return [fn().data.copy() for _ in range(6)], fn
+
+    eager, _ = run(False)
+    lowered, fn = run(True)
+    assert [a.tobytes() for a in eager] == [b.tobytes() for b in lowered]
+    assert len({a.tobytes() for a in lowered}) == len(lowered)  # a new mask every replay
+    entry = next(iter(fn.cache.values()))
+    assert entry.replays == 4 and "Dropout" not in entry.program.not_lowered
+    assert entry.program.stats()["ops_called"] == 0

@@ -108,6 +108,17 @@ class Program:
         self.not_lowered: dict[str, str] = {}  # op name -> why it keeps its call (explain)
         self.vids = [0]  # value numbers of the lowered lines (t0, t1, ...)
 
+    def stats(self) -> dict[str, Any]:
+        """What the program is made of: ops lowered to NumPy lines, ops still called,
+        the calls replayed whole, and why each op kind that is called was not lowered."""
+        called = sum(1 for ln in self.lines if re.match(r"v\d+ = (_asarray\()?F\d+\(", ln))
+        return {
+            "ops_lowered": len(self.lowered),
+            "ops_called": called,
+            "whole_calls": [getattr(f, "__qualname__", str(f)) for f in self.opaque],
+            "not_lowered": dict(self.not_lowered),
+        }
+
     def name(self, prefix: str, obj: Any, kind: str) -> str:
         key = (prefix, id(obj))
         if key not in self._ids:

@@ -11,7 +11,9 @@ and noted. The notes become straight-line code: ``t7 = U3(t5, 0.9)`` in place of
 op's call, the backward's reading the forward's saved arrays as the program's own
 locals (no ``ctx`` left).
 
-A formula that reads a value into Python (``bool``, ``float``, ``item()``...), makes an
+Draws from minigrad's generator (dropout's mask) are noted too, and made afresh at every
+replay, in eager's order. A formula that reads a value into Python (``bool``,
+``float``, ``item()``...), makes an
 array NumPy does not report (a method not listed, iteration), writes into an array that
 is not traced, or returns anything but a traced array, is not lowered: the op keeps its
 call. A lowered op is then checked: its generated code and the op's own formulas run
@@ -30,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from minigrad import random
 from minigrad.core.autograd import Function
 from minigrad.fast import array_mode
 
@@ -90,7 +93,10 @@ METHODS = (
 
 def _method(name: str) -> Callable[..., Any]:
     def method(self: Traced, *args: Any, **kwargs: Any) -> Any:
-        if name == "view" and (args and isinstance(args[0], type) or "type" in kwargs):
+        to = args[0] if args else kwargs.get("type", kwargs.get("dtype"))
+        if name == "view" and (
+            len(args) > 1 or (isinstance(to, type) and issubclass(to, np.ndarray))
+        ):
             raise NotLowered("a view as another array type")
         return _tracer().call(("method", name), (self, *args), kwargs)
 
@@ -205,6 +211,8 @@ def _run(op: tuple, args: Any, kwargs: dict) -> Any:
         return op[1](*args, **kwargs)
     if kind == "make":
         return _REAL[op[1]](*args, **kwargs)
+    if kind == "draw":
+        return _drawn(op[1])(*args, **kwargs)
     if kind == "getitem":
         return args[0][args[1]]
     if kind == "setitem":
@@ -229,6 +237,31 @@ def _maker(name: str) -> Callable[..., Any]:
 
 
 _MAKER_PATCHES = {name: _maker(name) for name in _MAKERS}
+
+
+class _Draws:
+    """minigrad's generator while tracing: each draw is noted, so a replay draws afresh
+    from the generator, in eager's order (``random.generator().bit_generator...``)."""
+
+    def __init__(self, obj: Any, path: tuple[str, ...] = ()) -> None:
+        self._obj, self._path = obj, path
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._obj, name)
+        if isinstance(attr, np.random.BitGenerator):
+            return _Draws(attr, (*self._path, name))
+        if callable(attr):
+            path = (*self._path, name)
+            return lambda *a, **k: _tracer().call(("draw", path), a, k)
+        raise NotLowered(f"the generator's {name} is read")
+
+
+def _drawn(path: tuple[str, ...]) -> Any:
+    obj = random.generator()
+    obj = obj._obj if isinstance(obj, _Draws) else obj
+    for p in path:
+        obj = getattr(obj, p)
+    return obj
 
 
 # ---------------------------------------------------------------------------- source
@@ -276,6 +309,9 @@ class Writer:
             expr = f"{self.name('U', op[1], 'obj')}({', '.join(a)})"
         elif kind == "make":
             expr = f"{self.name('U', _REAL[op[1]], 'obj')}({', '.join(a)})"
+        elif kind == "draw":
+            gen = self.name("U", random.generator, "obj")
+            expr = f"{gen}().{'.'.join(op[1])}({', '.join(a)})"
         elif kind == "getitem":
             expr = f"{a[0]}[{a[1]}]"
         elif kind == "setitem":
@@ -305,18 +341,31 @@ class Lowered:
         self.names: dict[int, str] = {}  # value number -> the program's variable for it
 
 
-def _stand_in(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Another array of ``x``'s shape, dtype and layout, with other values."""
-    out = np.empty_like(x, order="K")
-    if x.dtype.kind in "fc":
-        out[...] = rng.standard_normal(x.shape)
+def _replica(x: np.ndarray, values: Any) -> np.ndarray:
+    """An array of ``x``'s shape, dtype, strides and writeability, in memory of its own,
+    filled from ``values`` (a broadcast view's shared elements take one of them)."""
+    if x.flags.c_contiguous or x.flags.f_contiguous:
+        out = np.empty_like(x, order="K")
     else:
-        out[...] = x.reshape(-1)[::-1].reshape(x.shape)
+        if any(s < 0 for s in x.strides):
+            raise NotLowered("an input with negative strides")
+        span = sum((n - 1) * s for n, s in zip(x.shape, x.strides)) + x.itemsize
+        buf = np.empty(span if x.size else x.itemsize, np.uint8)
+        out = np.ndarray(x.shape, x.dtype, buffer=buf, strides=x.strides)
+    np.copyto(out, values, casting="unsafe")
+    out.flags.writeable = x.flags.writeable
     return out
 
 
+def _stand_in(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Another array of ``x``'s shape, dtype and layout, with other values."""
+    if x.dtype.kind in "fc":
+        return _replica(x, rng.standard_normal(x.shape))
+    return _replica(x, x.reshape(-1)[::-1].reshape(x.shape))
+
+
 def _layout_ok(x: Any) -> bool:
-    return type(x) is np.ndarray and (x.flags.c_contiguous or x.flags.f_contiguous)
+    return type(x) is np.ndarray and all(s >= 0 for s in x.strides)
 
 
 class _Tracing:
@@ -334,11 +383,14 @@ class _Tracing:
         self.err = np.seterr(all="ignore")
         _TRACER[0] = self.tracer
         Function.saved_tensors = self.fast_saved
+        self.gen = random._generator
         if self.tracer is not None:
             for name, f in _MAKER_PATCHES.items():
                 setattr(np, name, f)
+            random._generator = _Draws(self.gen)
 
     def __exit__(self, *exc: Any) -> None:
+        random._generator = self.gen
         for name, f in _REAL.items():
             setattr(np, name, f)
         _TRACER[0], Function.saved_tensors, array_mode.state.active = self.prev
@@ -367,7 +419,7 @@ def lower(
         raise NotLowered("inputs that share memory")
     for x in [*inputs, *params.values(), grad]:
         if isinstance(x, np.ndarray) and not _layout_ok(x):
-            raise NotLowered("an input that is not a contiguous ndarray")
+            raise NotLowered("an input with negative strides")
         if not isinstance(x, np.ndarray) and not _literal(x):
             raise NotLowered(f"a {type(x).__name__} input")
     rng = np.random.default_rng(0)
@@ -375,7 +427,7 @@ def lower(
     low = Lowered()
 
     def traced(x: Any) -> Any:
-        return tracer.new(x.copy(order="K")) if isinstance(x, np.ndarray) else x
+        return tracer.new(_replica(x, x)) if isinstance(x, np.ndarray) else x
 
     t_in = [traced(x) for x in inputs]
     t_par = {k: traced(v) for k, v in params.items()}
@@ -434,7 +486,13 @@ def _live_lines(lines: list[str], used: set[Any]) -> list[str]:
 def _literal(x: Any) -> bool:
     if isinstance(x, (tuple, list)):
         return all(_literal(e) for e in x)
-    return x is None or isinstance(x, (bool, int, float, str, np.generic, np.dtype, type))
+    if isinstance(x, slice):
+        return _literal((x.start, x.stop, x.step))
+    return (
+        x is None
+        or x is Ellipsis
+        or isinstance(x, (bool, int, float, str, np.generic, np.dtype, type))
+    )
 
 
 def _check(
@@ -465,19 +523,21 @@ def _check(
     src += "".join(f"    {ln}\n" for ln in body) + f"    return ({outs},)\n"
     env = dict(writer.env)
     exec(src, env)  # noqa: S102 (our own generated code)
-    mine_in = [x.copy(order="K") for x in others]
-    mine = env["_lowered"](*mine_in, *([] if g_other is None else [g_other.copy()]))
-    it = iter([x.copy(order="K") for x in others])
+    mine_in = [_replica(x, x) for x in others]
+    state = random.generator().bit_generator.state  # both sides draw the same numbers
+    mine = env["_lowered"](*mine_in, *([] if g_other is None else [_replica(g_other, g_other)]))
+    it = iter([_replica(x, x) for x in others])
     real_in = [next(it) if isinstance(x, np.ndarray) else x for x in inputs]
     real_par = {k: next(it) if isinstance(v, np.ndarray) else v for k, v in params.items()}
     ctx = cls.__new__(cls)
     if needs is not None:
         ctx.needs_input_grad = needs
+    random.generator().bit_generator.state = state
     with _Tracing(None, fast_saved):
         theirs: list[Any] = [fwd(ctx, *real_in, **real_par)]
         if grad is not None:
             array_mode.state.active = True
-            g = cls.backward(ctx, g_other.copy())
+            g = cls.backward(ctx, _replica(g_other, g_other))
             theirs += list(g if type(g) is tuple else (g,))
     their_in = [x for x in [*real_in, *real_par.values()] if isinstance(x, np.ndarray)]
     if len(mine) != len(theirs):
