@@ -15,9 +15,11 @@ step on batches of one shape -- that bookkeeping gives the same answer each time
   two recordings must agree (same program, same constants): a value that changed
   between them was computed outside minigrad's ops, and the function stays eager.
 - **replay**: from the third call, a generated Python function (``explain()`` prints
-  it) calls the same NumPy-level forward and backward formulas, in the same order, on
-  the new arrays, then calls ``optimizer.step()`` itself: bit-identical to eager, with
-  no Tensor, graph node or dependency count in between.
+  it) makes the same NumPy calls as the forward and backward formulas, in the same
+  order, on the new arrays -- each op *lowered* to the calls its formulas make
+  (``lower.py``), or, where it cannot be, calling its formulas -- then calls
+  ``optimizer.step()`` itself: bit-identical to eager, with no Tensor, graph node,
+  dependency count or op frame in between.
 
 Guards, checked at every replay: the parameters (live tensors) keep their shapes,
 dtypes and ``requires_grad``; every module called keeps its ``training`` flag; every

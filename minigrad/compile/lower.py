@@ -297,20 +297,25 @@ class Writer:
             return self.name("Q", x, "obj")
         raise NotLowered(f"a {type(x).__name__} argument")
 
+    def fn(self, f: Any) -> str:
+        """A NumPy function's name in the program: its own, numbered (``matmul_3``)."""
+        name = getattr(f, "__name__", "")
+        return self.name(f"{name}_" if name.isidentifier() else "U", f, "obj")
+
     def line(self, call: tuple) -> str:
         op, args, kwargs, res = call
         kind = op[0]
         a = [self.arg(x) for x in args]
         a += [f"{k}={self.arg(v)}" for k, v in kwargs.items()]
         if kind == "ufunc":
-            u = self.name("U", op[1], "obj")
+            u = self.fn(op[1])
             expr = f"{u}({', '.join(a)})" if op[2] == "__call__" else f"{u}.{op[2]}({', '.join(a)})"
         elif kind == "func":
-            expr = f"{self.name('U', op[1], 'obj')}({', '.join(a)})"
+            expr = f"{self.fn(op[1])}({', '.join(a)})"
         elif kind == "make":
-            expr = f"{self.name('U', _REAL[op[1]], 'obj')}({', '.join(a)})"
+            expr = f"{self.fn(_REAL[op[1]])}({', '.join(a)})"
         elif kind == "draw":
-            gen = self.name("U", random.generator, "obj")
+            gen = self.fn(random.generator)
             expr = f"{gen}().{'.'.join(op[1])}({', '.join(a)})"
         elif kind == "getitem":
             expr = f"{a[0]}[{a[1]}]"
