@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -42,6 +43,11 @@ class NotLowered(Exception):
 
 
 _TRACER: list[Tracer | None] = [None]
+_OWNER = [0]  # the thread tracing: NumPy's patched constructors serve others as they are
+
+
+def _mine() -> Tracer | None:
+    return _TRACER[0] if threading.get_ident() == _OWNER[0] else None
 
 
 def _tracer() -> Tracer:
@@ -228,7 +234,7 @@ def _maker(name: str) -> Callable[..., Any]:
     real = _REAL[name]
 
     def make(*args: Any, **kwargs: Any) -> Any:
-        t = _TRACER[0]
+        t = _mine()
         if t is None:
             return real(*args, **kwargs)
         return t.call(("make", name), args, kwargs)
@@ -252,7 +258,9 @@ class _Draws:
             return _Draws(attr, (*self._path, name))
         if callable(attr):
             path = (*self._path, name)
-            return lambda *a, **k: _tracer().call(("draw", path), a, k)
+            return lambda *a, **k: (
+                attr(*a, **k) if _mine() is None else _tracer().call(("draw", path), a, k)
+            )
         raise NotLowered(f"the generator's {name} is read")
 
 
@@ -386,7 +394,7 @@ class _Tracing:
         self.warn.__enter__()
         warnings.simplefilter("ignore")
         self.err = np.seterr(all="ignore")
-        _TRACER[0] = self.tracer
+        _TRACER[0], _OWNER[0] = self.tracer, threading.get_ident()
         Function.saved_tensors = self.fast_saved
         self.gen = random._generator
         if self.tracer is not None:
