@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--procs", default="1,2", help="process counts, comma-separated")
     p.add_argument("--timeout", type=float, default=600.0)
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out", help="output folder")
-    p.add_argument("--json", type=Path, help="also write the rows here")
+    p.add_argument("--json", type=Path, help="also write the rows alone here")
     p.add_argument("--rank-main", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.rank_main:
@@ -174,10 +174,10 @@ def main(argv: list[str] | None = None) -> int:
     print(text, end="")
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "ddp.md").write_text(text)
-    rows_json = json.dumps({"load_average": list(args.load), "rows": rows}, indent=2) + "\n"
-    (args.out / "ddp.json").write_text(rows_json)
+    record = {"load_average": list(args.load), "rows": rows}
+    (args.out / "ddp.json").write_text(json.dumps(record, indent=2) + "\n")
     if args.json:
-        args.json.write_text(rows_json)
+        args.json.write_text(json.dumps(rows, indent=2) + "\n")
     print(f"written: {args.out / 'ddp.md'}, {args.out / 'ddp.json'}")
     return 0
 
