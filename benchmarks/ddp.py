@@ -11,6 +11,9 @@ time stays flat and
 (samples per second grow W-fold exactly when it is 1). The step is the suite's:
 ``zero_grad -> forward -> loss -> backward (+ bucketed all-reduce) -> Adam step``.
 Also reported: the bytes all-reduced per step (every bucket, once) and the buckets.
+The table goes to the screen and to ``--out`` (default ``benchmarks/out``): ``ddp.md``
+(with the machine's load average) and ``ddp.json``; the suite's ``results.md`` includes
+the ``ddp.md`` it finds in its own output folder.
 On a machine with fewer free cores than ranks, the ranks share cores and the
 efficiency measures that sharing, not the communication: the core count is printed.
 """
@@ -104,6 +107,37 @@ def _run(world: int, args: argparse.Namespace) -> list[dict[str, Any]]:
     return rows
 
 
+def table(rows: list[dict[str, Any]], args: argparse.Namespace) -> str:
+    """The Markdown section: the setup (with the load average before the runs) and one row per
+    process count; fills each row's ``efficiency`` (None without a 1-process row)."""
+    from benchmarks.machine import available_cores
+
+    base = rows[0]["median_s"] if rows and rows[0]["world_size"] == 1 else None
+    sizes = "-".join(map(str, MODELS[args.model]))
+    lines = [
+        "## Data-parallel scaling (`python -m benchmarks.ddp`)",
+        "",
+        f"DDP {args.model} {sizes}, batch {args.batch} per rank (weak scaling), Adam, "
+        f"{args.steps} timed steps after {args.warmup}, gloo on 127.0.0.1, 1 BLAS thread per "
+        f"rank; {available_cores()} cores available, load average "
+        + ", ".join(f"{x:.2f}" for x in args.load)
+        + ". Scaling efficiency = step time at 1 process / step time at W processes.",
+        "",
+        "| processes | step (median) | samples/s | scaling efficiency "
+        "| bytes all-reduced / step | buckets | all-reduce of those bytes alone |",
+        "|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for r in rows:
+        r["efficiency"] = base / r["median_s"] if base else None
+        eff = "—" if r["efficiency"] is None else f"{100 * r['efficiency']:.0f}%"
+        lines.append(
+            f"| {r['world_size']} | {1e3 * r['median_s']:.2f} ms | {r['samples_per_s']:,.0f} "
+            f"| {eff} | {r['bytes_per_step']:,} | {r['buckets']} "
+            f"| {1e3 * r['allreduce_s']:.2f} ms |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         prog="python -m benchmarks.ddp", description=(__doc__ or "").split("\n")[0]
@@ -115,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--bucket-mb", type=float, default=25.0)
     p.add_argument("--procs", default="1,2", help="process counts, comma-separated")
     p.add_argument("--timeout", type=float, default=600.0)
-    p.add_argument("--json", type=Path, help="also write the rows here")
+    p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out", help="output folder")
+    p.add_argument("--json", type=Path, help="also write the rows alone here")
     p.add_argument("--rank-main", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.rank_main:
@@ -128,36 +163,22 @@ def main(argv: list[str] | None = None) -> int:
         f"--warmup={args.warmup}",
         f"--bucket-mb={args.bucket_mb}",
     ]
-    from benchmarks.machine import available_cores
-
+    args.load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
     rows = []
     for world in (int(w) for w in args.procs.split(",")):
         ranks = _run(world, args)
         slowest = max(ranks, key=lambda r: r["median_s"])  # the step ends with the slowest
         rate = world * args.batch / slowest["median_s"]
         rows.append({**slowest, "world_size": world, "samples_per_s": rate})
-    base = rows[0]["median_s"] if rows and rows[0]["world_size"] == 1 else None
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    sizes = "-".join(map(str, MODELS[args.model]))
-    print(
-        f"DDP {args.model} {sizes}, batch {args.batch} per rank, Adam, gloo on 127.0.0.1, "
-        f"1 thread per rank; {available_cores()} cores available, load average {load:.1f}"
-    )
-    print(
-        "| processes | step (median) | samples/s | scaling efficiency "
-        "| bytes all-reduced / step | buckets | all-reduce of those bytes alone |"
-    )
-    print("|--:|--:|--:|--:|--:|--:|--:|")
-    for r in rows:
-        r["efficiency"] = base / r["median_s"] if base else None
-        eff = "—" if r["efficiency"] is None else f"{100 * r['efficiency']:.0f}%"
-        print(
-            f"| {r['world_size']} | {1e3 * r['median_s']:.2f} ms | {r['samples_per_s']:,.0f} "
-            f"| {eff} | {r['bytes_per_step']:,} | {r['buckets']} "
-            f"| {1e3 * r['allreduce_s']:.2f} ms |"
-        )
+    text = table(rows, args)
+    print(text, end="")
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "ddp.md").write_text(text)
+    record = {"load_average": list(args.load), "rows": rows}
+    (args.out / "ddp.json").write_text(json.dumps(record, indent=2) + "\n")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2) + "\n")
+    print(f"written: {args.out / 'ddp.md'}, {args.out / 'ddp.json'}")
     return 0
 
 

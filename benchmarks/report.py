@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.backends import CPU_KEYS, CUDA_KEYS, LABELS, PEER_KEYS
+from benchmarks.limits import limit
 from benchmarks.machine import gpu_bf16_peak
 from benchmarks.spec import RATE_UNITS
 from benchmarks.workloads import WORKLOADS
@@ -89,10 +90,17 @@ def build(rows: list[dict[str, Any]], facts: dict[str, Any]) -> dict[str, Any]:
 
 
 def _target(
-    what: str, goal: str, measured: float | None, met: bool | None, note: str = ""
+    what: str, goal: str, measured: float | None, met: bool | None, note: str = "", limit: str = ""
 ) -> dict[str, Any]:
     status = "n/a (not measured)" if met is None else ("met" if met else "not met")
-    return {"target": what, "goal": goal, "measured": measured, "status": status, "note": note}
+    return {
+        "target": what,
+        "goal": goal,
+        "measured": measured,
+        "status": status,
+        "note": note,
+        "limit": limit,
+    }
 
 
 def evaluate_targets(by: dict[tuple[str, str], dict[str, Any]]) -> list[dict[str, Any]]:
@@ -118,6 +126,7 @@ def evaluate_targets(by: dict[tuple[str, str], dict[str, Any]]) -> list[dict[str
                     ratio,
                     None if ratio is None else ratio <= goal,
                     "" if best is None else f"fastest samples: {best:.3g}",
+                    limit("ratio", by, name, goal),
                 )
             )
         if w.targets.get("peers"):
@@ -138,6 +147,7 @@ def evaluate_targets(by: dict[tuple[str, str], dict[str, Any]]) -> list[dict[str
                     val,
                     None if val is None else val < 1,
                     note,
+                    limit("peers", by, name),
                 )
             )
         comp = ok(name, "minigrad-compiled")
@@ -152,6 +162,7 @@ def evaluate_targets(by: dict[tuple[str, str], dict[str, Any]]) -> list[dict[str
                     ratio,
                     None if ratio is None else ratio <= goal,
                     "" if best is None else f"fastest samples: {best:.3g}",
+                    limit("compiled_ratio", by, name, goal),
                 )
             )
         if "compiled_floor" in w.targets:
@@ -163,6 +174,7 @@ def evaluate_targets(by: dict[tuple[str, str], dict[str, Any]]) -> list[dict[str
                     f"≤ {goal}",
                     val,
                     None if val is None else val <= goal,
+                    limit=limit("compiled_floor", by, name, goal),
                 )
             )
         if "floor" in w.targets:
@@ -174,6 +186,7 @@ def evaluate_targets(by: dict[tuple[str, str], dict[str, Any]]) -> list[dict[str
                     f"≤ {goal}",
                     val,
                     None if val is None else val <= goal,
+                    limit=limit("floor", by, name, goal),
                 )
             )
         if "gemm_fraction" in w.targets:
@@ -185,6 +198,7 @@ def evaluate_targets(by: dict[tuple[str, str], dict[str, Any]]) -> list[dict[str
                     f"≥ {goal}",
                     val,
                     None if val is None else val >= goal,
+                    limit=limit("gemm_fraction", by, name, goal),
                 )
             )
         if w.training and "ratio" in w.targets:
@@ -199,6 +213,7 @@ def evaluate_targets(by: dict[tuple[str, str], dict[str, Any]]) -> list[dict[str
                     val,
                     None if val is None else val <= MEMORY_TARGET,
                     note,
+                    limit("memory", by, name),
                 )
             )
     return out
@@ -255,11 +270,12 @@ def results_table(results: dict[str, Any]) -> str:
 
 
 def targets_table(results: dict[str, Any]) -> str:
-    lines = ["| target | goal | measured | status |", "|---|---|--:|---|"]
+    lines = ["| target | goal | measured | status | what limits it |", "|---|---|--:|---|---|"]
     for t in results["targets"]:
         note = f" ({t['note']})" if t["note"] else ""
         lines.append(
-            f"| {t['target']} | {t['goal']} | {_fmt(t['measured'])} | {t['status']}{note} |"
+            f"| {t['target']} | {t['goal']} | {_fmt(t['measured'])} | {t['status']}{note} "
+            f"| {t.get('limit') or '—'} |"
         )
     return "\n".join(lines)
 
@@ -383,6 +399,20 @@ def markdown(results: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
+def ddp_section(out: Path) -> str:
+    """The data-parallel table ``python -m benchmarks.ddp --out`` left in ``out``, or
+    how to make it (it starts processes of its own: not part of the suite's run)."""
+    ddp = out / "ddp.md"
+    if ddp.is_file():
+        return ddp.read_text()
+    return (
+        "## Data-parallel scaling\n\n"
+        f"Not run here: `python -m benchmarks.ddp --out {out}` writes `ddp.md`, included "
+        "in this file when the suite's report is written again (the last committed run: "
+        "`benchmarks/results/cpu-2core-2026-12-01-ddp/ddp.md`).\n"
+    )
+
+
 def write(results: dict[str, Any], out: Path) -> list[Path]:
     """results.json, results.md and the charts; returns the chart paths."""
     out.mkdir(parents=True, exist_ok=True)
@@ -391,7 +421,7 @@ def write(results: dict[str, Any], out: Path) -> list[Path]:
     charts = make_charts(results, out)
     results["charts"] = [p.name for p in charts]
     (out / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
-    md = markdown(results)
+    md = markdown(results) + "\n" + ddp_section(out)
     if charts:
         md += "\n## Charts\n\n" + "\n".join(f"![{p.stem}]({p.name})" for p in charts) + "\n"
     (out / "results.md").write_text(md)

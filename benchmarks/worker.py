@@ -118,8 +118,10 @@ def run_job(job: dict[str, Any], backends: dict[str, Any]) -> dict[str, Any]:
         mem["rss_bytes"], mem["method"] = memory.rss_growth(built.step)
         if b.key in ("minigrad", "minigrad-compiled", "numpy"):
             mem["tracemalloc_bytes"] = memory.tracemalloc_growth(built.step)
+    program = built.step.stats() if hasattr(built.step, "stats") else None
     return {
         **timing,
+        **({"program": program} if program else {}),
         "work": built.work,
         "flops": built.flops,
         "info": built.info,

@@ -19,7 +19,14 @@ from benchmarks import flops, gpt_block, peers
 from benchmarks.backends import PEER_KEYS, PEER_PINS, Backend
 from benchmarks.machine import gpu_bf16_peak
 from benchmarks.nlp import BERT_BASE, GPT2_TINY
-from benchmarks.report import QUICK_STATUS, markdown, notices, results_table, summary
+from benchmarks.report import (
+    QUICK_STATUS,
+    ddp_section,
+    markdown,
+    notices,
+    results_table,
+    summary,
+)
 from benchmarks.runner import _cuda_note
 from benchmarks.timing import Plan, measure
 from benchmarks.workloads import WORKLOADS
@@ -201,6 +208,24 @@ def test_markdown_and_charts(quick_run: tuple[Path, dict]) -> None:
         assert p.read_bytes()[:8] == PNG_MAGIC
 
 
+def test_targets_say_what_limits_them(quick_run: tuple[Path, dict]) -> None:
+    """Every speed target of a workload with a NumPy floor names it, with the ratio the
+    run measured; the compiled rows report their program's make-up."""
+    out, results = quick_run
+    assert (
+        "| target | goal | measured | status | what limits it |" in (out / "results.md").read_text()
+    )
+    rows = {(r["workload"], r["backend"]): r for r in results["rows"]}
+    by_name = {t["target"]: t for t in results["targets"]}
+    t = by_name["per_op: time minigrad.compile / PyTorch CPU"]
+    floor, ref = rows[("per_op", "numpy")], rows[("per_op", "torch-cpu")]
+    want = (floor["median_s"] / floor["work"]) / (ref["median_s"] / ref["work"])
+    assert f"hand-written NumPy is {want:.3g}x PyTorch" in t["limit"]
+    prog = rows[("per_op", "minigrad-compiled")]["program"]
+    assert prog["ops_lowered"] >= 99 and f"{prog['ops_lowered']} ops lowered" in t["limit"]
+    assert "BLAS: the matmuls" in by_name["wide_mlp: time minigrad.compile / PyTorch CPU"]["limit"]
+
+
 def test_profile_prints_op_table(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "benchmarks", "--profile", "mission_net", "--out", str(tmp_path)],
@@ -253,13 +278,18 @@ def test_gpu_peak_table_and_timing() -> None:
 
 
 def test_ddp_benchmark_runs_two_ranks(tmp_path: Path) -> None:
-    out = tmp_path / "ddp.json"
+    out = tmp_path / "rows.json"
     cmd = [sys.executable, "-m", "benchmarks.ddp", "--model", "mission_net", "--procs", "2"]
-    cmd += ["--steps", "3", "--warmup", "1", "--json", str(out)]
+    cmd += ["--steps", "3", "--warmup", "1", "--json", str(out), "--out", str(tmp_path)]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert "| processes | step (median) |" in proc.stdout
     (row,) = json.loads(out.read_text())
+    assert "load average" in (tmp_path / "ddp.md").read_text()
+    record = json.loads((tmp_path / "ddp.json").read_text())
+    assert record["rows"] == [row] and len(record["load_average"]) == 3
+    # the suite's results.md in the same folder includes the table
+    assert (tmp_path / "ddp.md").read_text() in ddp_section(tmp_path)
     assert row["world_size"] == 2 and row["median_s"] > 0 and row["samples_per_s"] > 0
     # float32 parameters of Linear(100, 50) and Linear(50, 10): every byte, once
     assert row["bytes_per_step"] == 4 * (100 * 50 + 50 + 50 * 10 + 10)

@@ -15,9 +15,11 @@ step on batches of one shape -- that bookkeeping gives the same answer each time
   two recordings must agree (same program, same constants): a value that changed
   between them was computed outside minigrad's ops, and the function stays eager.
 - **replay**: from the third call, a generated Python function (``explain()`` prints
-  it) calls the same NumPy-level forward and backward formulas, in the same order, on
-  the new arrays, then calls ``optimizer.step()`` itself: bit-identical to eager, with
-  no Tensor, graph node or dependency count in between.
+  it) makes the same NumPy calls as the forward and backward formulas, in the same
+  order, on the new arrays -- each op *lowered* to the calls its formulas make
+  (``lower.py``), or, where it cannot be, calling its formulas -- then calls
+  ``optimizer.step()`` itself: bit-identical to eager, with no Tensor, graph node,
+  dependency count or op frame in between.
 
 Guards, checked at every replay: the parameters (live tensors) keep their shapes,
 dtypes and ``requires_grad``; every module called keeps its ``training`` flag; every
@@ -187,6 +189,41 @@ class _Entry:
         self.guards: list = []
         self.replays = 0
         self.recordings = 0
+        self.check: Callable[[], bool] = self.guards_ok
+
+    def compile_guards(self) -> None:
+        """The guards as one generated expression (what ``guards_ok`` checks, without its
+        loop): ``self.check()`` is True when every guard holds."""
+        env: dict[str, Any] = {"_optimizer_same": _optimizer_same, "_M": _MISSING, "_id": id}
+        terms = []
+        for i, (kind, obj, want) in enumerate(self.guards):
+            o, w = f"o{i}", f"w{i}"
+            env[o], env[w] = obj, want
+            if kind == "live":
+                env[w + "s"], env[w + "d"] = want[0], want[1]
+                terms.append(
+                    f"{o}.data.shape == {w}s and {o}.data.dtype == {w}d "
+                    f"and {o}._requires_grad is {want[2]!r}"
+                )
+            elif kind == "cell":
+                terms.append(f"{o}.cell_contents is {w}")
+            elif kind == "global":
+                env[o] = obj[0]
+                terms.append(f"{o}.get({obj[1]!r}, _M) is {w}")
+            elif kind == "module":
+                env[w + "p"], env[w + "b"] = want[1], want[2]
+                terms.append(
+                    f"{o}.training is {want[0]!r} "
+                    f"and tuple(map(_id, {o}._parameters.values())) == {w}p "
+                    f"and tuple(map(_id, {o}._buffers.values())) == {w}b"
+                )
+            else:
+                terms.append(f"_optimizer_same({o}, {w})")
+        body = " and ".join(f"({t})" for t in terms) or "True"
+        src = f"def check():\n    try:\n        return bool({body})\n"
+        src += "    except ValueError:\n        return False\n"  # an emptied closure cell
+        exec(src, env)  # noqa: S102 (our own generated code)
+        self.check = env["check"]
 
     def guards_ok(self) -> bool:
         for kind, obj, want in self.guards:
@@ -237,7 +274,7 @@ class CompiledFunction:
         if entry.eager_reason is not None:
             return self.fn(*args, **kwargs)
         if entry.run is not None:
-            if entry.guards_ok():
+            if entry.check():
                 entry.replays += 1
                 prev = entry.namespace["_P"] = Function.__dict__["saved_tensors"]
                 try:
@@ -281,6 +318,7 @@ class CompiledFunction:
         for opt in patches.optimizers_in(rec):
             entry.guards.append(("optim", opt, _optimizer_print(opt)))
         entry.guards += _name_guards(self.fn)
+        entry.compile_guards()
         rec.release()
         return out
 
@@ -293,6 +331,14 @@ class CompiledFunction:
                 stacklevel=3,
             )
         return out
+
+    def stats(self) -> dict[str, Any]:
+        """The most replayed program's make-up (see ``Program.stats``); {} when none."""
+        entries = [e for e in self.cache.values() if e.program is not None]
+        if not entries:
+            return {}
+        best = max(entries, key=lambda e: e.replays)
+        return {**best.program.stats(), "replays": best.replays}
 
     def explain(self, file: Any = None) -> str:
         """The recorded programs, one line per NumPy-level call with its shapes (the

@@ -16,13 +16,14 @@ from typing import Any
 
 import numpy as np
 
-from minigrad import fast
+from minigrad import fast, random
 from minigrad.autograd import version
+from minigrad.compile.lower import Lowered, NotLowered, Writer, lower
 from minigrad.compile.recorder import BackwardRecord, Recorder, Unsupported
 from minigrad.core.autograd import Function, Tensor
 from minigrad.fast import array_mode
 
-_LOCAL = re.compile(r"\b(?:v\d+|g\d+_\d+|a\d+|r\d+)\b")  # the program's own values
+_LOCAL = re.compile(r"\b(?:v\d+|g\d+_\d+|a\d+|r\d+|t\d+)\b")  # the program's own values
 
 
 def _T(arr: Any) -> Tensor:
@@ -103,6 +104,20 @@ class Program:
         self.live: list[Tensor] = []
         self.opaque: list[Any] = []
         self.fn: Any = None
+        self.lowered: dict[int, Lowered] = {}  # id(node or instruction) -> its NumPy lines
+        self.not_lowered: dict[str, str] = {}  # op name -> why it keeps its call (explain)
+        self.vids = [0]  # value numbers of the lowered lines (t0, t1, ...)
+
+    def stats(self) -> dict[str, Any]:
+        """What the program is made of: ops lowered to NumPy lines, ops still called,
+        the calls replayed whole, and why each op kind that is called was not lowered."""
+        called = sum(1 for ln in self.lines if re.match(r"v\d+ = (_asarray\()?F\d+\(", ln))
+        return {
+            "ops_lowered": len(self.lowered),
+            "ops_called": called,
+            "whole_calls": [getattr(f, "__qualname__", str(f)) for f in self.opaque],
+            "not_lowered": dict(self.not_lowered),
+        }
 
     def name(self, prefix: str, obj: Any, kind: str) -> str:
         key = (prefix, id(obj))
@@ -164,9 +179,13 @@ def build(rec: Recorder, flat: list[Any], result: Any) -> Program:
             return f"({inner},)" if src[1] is tuple else f"[{inner}]"
         return prog.name("C", src[1], "const")
 
+    if LOWER[0]:
+        _lower_all(prog, rec, flat)
     results: dict[int, str] = {}  # id(object returned by an opaque call) -> variable
-    for ins in rec.instrs:
-        if ins[0] == "fwd":
+    for k, ins in enumerate(rec.instrs):
+        if ins[0] == "fwd" and (k if ins[5] is None else id(ins[5])) in prog.lowered:
+            _emit_lowered_forward(prog, rec, ins, k, expr)
+        elif ins[0] == "fwd":
             _, cls, fwd, srcs, psrc, node, n, _nd, _t = ins
             f = prog.name("F", fwd, "obj")
             if node is not None:
@@ -201,6 +220,137 @@ def build(rec: Recorder, flat: list[Any], result: Any) -> Program:
     return prog
 
 
+LOWER = [True]  # lower ops to their NumPy calls (False: every op keeps its call)
+
+
+def _input_value(rec: Recorder, flat: list[Any], src: tuple) -> Any:
+    """The array (or constant) a source stood for in the recording."""
+    kind = src[0]
+    if kind == "v":
+        x = rec.values[src[1]]
+    elif kind == "arg":
+        x = flat[src[1]]
+        x = x.data if isinstance(x, Tensor) else x
+    elif kind == "live":
+        x = src[1].data
+    elif kind == "const":
+        return src[1]
+    else:
+        raise NotLowered(f"a {kind} input")
+    if type(x) is not np.ndarray:
+        raise NotLowered(f"a {type(x).__name__} input")
+    return x
+
+
+def _lower_all(prog: Program, rec: Recorder, flat: list[Any]) -> None:
+    """Each op's forward and backward as NumPy lines, where they can be (see lower.py)."""
+    calls: dict[int, list[tuple]] = {}
+    for ins in rec.instrs:
+        if ins[0] == "bwd":
+            for node, is_tuple, nones in ins[1].calls:
+                calls.setdefault(id(node), []).append((is_tuple, nones, ins[1]))
+    writer = Writer(prog)
+    # Formulas that draw (dropout's mask) draw while traced and checked: the draws are
+    # given back, so the replays and eager draw the same numbers.
+    gen, np_state = random.generator(), np.random.get_state()
+    state = gen.bit_generator.state
+    try:
+        for k, ins in enumerate(rec.instrs):
+            if ins[0] == "fwd":
+                _lower_one(prog, rec, flat, ins, k, calls, writer)
+    finally:
+        gen.bit_generator.state = state
+        np.random.set_state(np_state)
+
+
+def _lower_one(
+    prog: Program, rec: Recorder, flat: list[Any], ins: tuple, k: int, calls: dict, writer: Writer
+) -> None:
+    """One op's lowering, into ``prog.lowered`` (or why not, into ``prog.not_lowered``)."""
+    _, cls, fwd, srcs, psrc, node, n, _nd, _t = ins
+    key = k if node is None else id(node)
+    names = (dict(prog._ids), dict(prog.env), dict(prog.kinds), list(prog.live))
+    try:
+        grad = expect = None
+        if node is not None and id(node) in calls:
+            (is_tuple, nones, bwd), *more = calls[id(node)]
+            if more:
+                raise NotLowered("its backward runs more than once")
+            if not (fast.enabled("array_mode") and node.array_backward):
+                raise NotLowered("its backward is written with Tensor ops")
+            (grad,) = bwd.grad_in[id(node)]
+            grad, expect = np.asarray(grad), (is_tuple, nones)
+        inputs = [_input_value(rec, flat, s) for s in srcs]
+        params = {name: _input_value(rec, flat, s) for name, s in psrc.items()}
+        needs = rec.needs.get(id(node)) if node is not None else None
+        prog.lowered[key] = lower(
+            cls, fwd, inputs, params, needs, grad, expect, prog.vids, writer, _FAST_SAVED
+        )
+    except Exception as e:  # noqa: BLE001 (any failure: the op keeps its call)
+        for now, before in zip((prog._ids, prog.env, prog.kinds, prog.live), names):
+            now.clear()  # the names it made go too
+            now.update(before) if isinstance(now, dict) else now.extend(before)
+        prog.not_lowered.setdefault(cls.__name__, f"{type(e).__name__}: {e}")
+
+
+_SIMPLE = re.compile(r"[vat]\d+|g\d+_\d+")
+_TVAR = re.compile(r"\bt(\d+)\b")
+
+
+def _renamed(lines: list[str], names: dict[int, str]) -> list[str]:
+    """The lowered lines with their values renamed to the program's own variables."""
+    return [_TVAR.sub(lambda m: names.get(int(m.group(1)), m.group(0)), ln) for ln in lines]
+
+
+def _emit_lowered_forward(prog: Program, rec: Recorder, ins: tuple, k: int, expr: Any) -> None:
+    _, cls, fwd, srcs, psrc, node, n, _nd, _t = ins
+    low = prog.lowered[k if node is None else id(node)]
+    names = low.names
+    for vid, src in zip(low.in_vids, [*srcs, *psrc.values()]):
+        if vid is not None:
+            e = expr(src)
+            if _SIMPLE.fullmatch(e):
+                names[vid] = e
+            else:
+                prog.emit(f"t{vid} = {e}", f"{cls.__name__} input")
+    wrap = np.ndim(rec.values[n]) == 0 and _t
+    if not wrap and low.out_vid not in names:
+        names[low.out_vid] = f"v{n}"
+    for ln in _renamed(low.fwd, names):
+        prog.emit(ln, "lowered")
+    note = f"{cls.__name__}.forward -> {_shape(rec.values[n])}"
+    if wrap:
+        prog.emit(f"v{n} = _asarray({_renamed([f't{low.out_vid}'], names)[0]})", note)
+    elif names[low.out_vid] != f"v{n}":
+        prog.emit(f"v{n} = {names[low.out_vid]}", note)
+    elif prog.notes[-1] == "lowered":
+        prog.notes[-1] = note
+    else:
+        prog.emit(f"v{n} = v{n}", note)
+
+
+def _emit_lowered_backward(prog: Program, node: Function, total: str, outs: list) -> None:
+    low = prog.lowered[id(node)]
+    names = low.names
+    if _SIMPLE.fullmatch(total):
+        names[low.grad_vid] = total
+    else:
+        prog.emit(f"t{low.grad_vid} = {total}")
+    after = []
+    for o, vid in zip(outs, low.grad_vids):
+        if o is None or vid is None:
+            continue
+        if vid > low.grad_vid and low.grad_vids.count(vid) == 1 and vid not in names:
+            names[vid] = o
+        else:
+            after.append((o, vid))
+    for ln in _renamed(low.bwd or [], names):
+        prog.emit(ln, "lowered")
+    for o, vid in after:
+        prog.emit(f"{o} = {_renamed([f't{vid}'], names)[0]}")
+    prog.notes[-1] = f"{node.name()}, lowered"
+
+
 def _emit_backward(prog: Program, rec: Recorder, bwd: BackwardRecord, expr: Any) -> None:
     counter = [0]
 
@@ -232,22 +382,16 @@ def _emit_backward(prog: Program, rec: Recorder, bwd: BackwardRecord, expr: Any)
             v = fresh()
             prog.emit(f"{v} = {total} + {p}", "gradient sum")
             total = v
-        n = prog.name("N", node, "node")
-        if fast.enabled("array_mode") and node.array_backward:
-            b = prog.name("B", type(node).backward, "obj")
-            call = f"{b}({n}, {total})"
-        else:
-            call = f"_tvjp({n}, {total})"
         outs = [None if none else fresh() for none in nones]
         k = sum(1 for none in nones if not none)
         for o, gid in zip([o for o in outs if o], ids[pos : pos + k]):
             unique[o] = counts[gid] == 1 and gid not in rec.producer
         pos += k
-        lhs = ", ".join(o or "_" for o in outs)
-        if is_tuple or not call.startswith("B"):
-            lhs += ","
-        prog.emit(f"{lhs} = {call}", f"{node.name()}")
-        prog.emit(f"{n}._saved = None")
+        low = prog.lowered.get(id(node))
+        if low is not None and low.bwd is not None:
+            _emit_lowered_backward(prog, node, total, outs)
+        else:
+            _emit_node_call(prog, node, total, outs, is_tuple)
         for nxt, o in zip(node.next_edges, outs):
             if o is None or nxt is None:
                 continue
@@ -269,6 +413,21 @@ def _emit_backward(prog: Program, rec: Recorder, bwd: BackwardRecord, expr: Any)
         # value was the same array in the recording (``_acc`` also wants it unviewed).
         steal = len(parts) > 1 or unique.get(total, False)
         prog.emit(f"_acc({lx}, {total}, {steal})", f"into .grad of {_shape(leaf)}")
+
+
+def _emit_node_call(prog: Program, node: Function, total: str, outs: list, is_tuple: bool) -> None:
+    """The node's own backward, called with the node as its context."""
+    n = prog.name("N", node, "node")
+    if fast.enabled("array_mode") and node.array_backward:
+        b = prog.name("B", type(node).backward, "obj")
+        call = f"{b}({n}, {total})"
+    else:
+        call = f"_tvjp({n}, {total})"
+    lhs = ", ".join(o or "_" for o in outs)
+    if is_tuple or not call.startswith("B"):
+        lhs += ","
+    prog.emit(f"{lhs} = {call}", f"{node.name()}")
+    prog.emit(f"{n}._saved = None")
 
 
 def _out_expr(prog: Program, rec: Recorder, x: Any, results: dict[int, str]) -> str:

@@ -250,6 +250,7 @@ class BackwardRecord:
         self.calls: list[tuple] = []  # (node, n_in_grads, [is None per grad], tuple?)
         self.leaf_order: list[tuple] = []  # (leaf source, [contributions]) per leaf
         self.grad_ids: list[int] = []  # ids of every gradient a node returned
+        self.grad_in: dict[int, list[Any]] = {}  # id(node) -> the gradients it was given
 
     def leaf_ref(self, leaf: Tensor) -> tuple:
         if id(leaf) in self.rec.leaf_arg:
@@ -281,6 +282,8 @@ def _recording_task(base: type, bwd: BackwardRecord) -> type:
                     if isinstance(nxt, Tensor) and nxt._hooks and rec.broken is None:
                         rec.broken = f"a hook on a leaf of shape {tuple(nxt.shape)}"
             in_grads = super().call(node, grad)
+            given = grad.data if isinstance(grad, Tensor) else grad
+            bwd.grad_in.setdefault(id(node), []).append(given)
             bwd.calls.append((node, self._tuple, tuple(g is None for g in in_grads)))
             bwd.grad_ids += [id(g) for g in in_grads if g is not None]
             rec.keep.append(in_grads)
