@@ -48,8 +48,13 @@ def _saved_arrays(node: Function) -> list[np.ndarray]:
 
 
 def check_versions(node: Function, since: int) -> None:
-    """Refuse when a saved array was written in place after clock value ``since``."""
-    for arr in _saved_arrays(node):
+    """Refuse when a saved array that backward will read was written in place after
+    clock value ``since``."""
+    arrays = _saved_arrays(node)
+    if node.saved_read is not None and node.needs_input_grad is not None:
+        reads = node.saved_read(node.needs_input_grad)
+        arrays = [a for a, r in zip(arrays, reads) if r]
+    for arr in arrays:
         if arr is not None and version.written_since(arr, since):
             raise RuntimeError(
                 f"{node.name()}: one of the variables needed for gradient computation has "
@@ -140,6 +145,12 @@ Function.saved_tensors = property(saved_tensors)
 for _view in (primitives.Reshape, primitives.Permute, primitives.GetItem, BroadcastTo):
     _view.is_view = True  # the core's ops whose output may share the input's memory
 primitives.Amax.output_saved = True
+# Which saved values a node's backward reads, given ``needs_input_grad`` (None: all).
+# PyTorch saves only those, so a value it never saved may be written in place:
+# ``t[0] = t[1] * 5`` (a Mul saving the view t[1], whose memory the write changes).
+Function.saved_read = None
+primitives.Mul.saved_read = staticmethod(lambda need: (need[1], need[0]))  # da = g·b, db = g·a
+primitives.Div.saved_read = staticmethod(lambda need: (need[1], True))  # da = g/b, db = -g·a/b²
 
 
 def saves_output(t: Any) -> Any:
