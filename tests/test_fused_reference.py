@@ -29,6 +29,7 @@ from minigrad import fast
 from minigrad import linalg as mlinalg
 from minigrad.autograd import Function, custom_function, hooks
 from minigrad.fast.fused import FUSED
+from minigrad.linalg import factorizations as mfact
 from minigrad.nn.functional import (
     _windows,
     attention,
@@ -140,6 +141,10 @@ GENUINE_OPS: dict[type, str] = {
             "SlogDet",
             "Solve",
         )
+    },
+    **{
+        getattr(mfact, name): "a factorization (or pseudo-inverse): matrix-calculus derivative"
+        for name in ("Pinv", "Qr", "Svd")
     },
 }
 

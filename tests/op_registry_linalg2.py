@@ -1,0 +1,219 @@
+"""Registry entries for the orthogonal factorizations (svd, svdvals, qr, pinv, lstsq,
+cond, the 2 / -2 / nuclear norms), general einsum, scatter_reduce, cosine_similarity and
+pdist: the same property tests as every op (values, gradients, second order, gradcheck,
+forward mode against PyTorch). ``tests/op_registry.py`` appends ``ENTRIES``.
+
+The singular vectors are defined up to a sign per pair, so the svd entries compare
+functions that do not depend on it (U diag(S) Vh, U², Vh², S), on matrices whose
+singular values are well apart (the vectors' gradients divide by their differences)."""
+
+from __future__ import annotations
+
+import math
+from functools import partial
+from typing import Any
+
+import numpy as np
+import torch
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from op_samples import REAL, Sample, _side, real
+
+import minigrad as mg
+
+NONDIFF = {"differentiable": False, "twice_differentiable": False}
+FIRST_ORDER = {"twice_differentiable": False}
+# gradients of the factors divide by singular value gaps: float32 rounding shows more
+LOOSE = {"float64": (1e-7, 1e-9), "float32": (1e-3, 1e-4)}
+
+
+def _entry(name: str, mg_fn: Any, torch_fn: Any, sample: Any, variant: str = "", **kw: Any):
+    from op_registry import OpInfo
+
+    return OpInfo(name, mg_fn, torch_fn, sample, variant, **kw)
+
+
+def _kw(**choices: list) -> Any:
+    return st.fixed_dictionaries({k: st.sampled_from(v) for k, v in choices.items()})
+
+
+# ------------------------------------------------------------------ samples
+NONZERO = real(avoid=(0.0,))
+
+
+@st.composite
+def spread_sample(draw, small, shape=None, kwargs=None, b_cols=None):
+    """A = 0.1 M + D, D = diag(1, 2.5, 4, ...) in a random order (m×n, M from REAL):
+    singular values about 1.5 apart, none near 0; exact in float32. No entry is 0: the
+    Householder reflections (qr) change sign where a column below the diagonal is 0."""
+    if shape is None:
+        m, n = draw(_side(small)), draw(_side(small))
+    else:
+        m, n = shape(draw(_side(small)), draw(_side(small)))
+    batch = draw(hnp.array_shapes(min_dims=0, max_dims=1, max_side=2))
+    d = np.zeros((m, n))
+    k = min(m, n)
+    d[np.arange(k), np.arange(k)] = 1.0 + 1.5 * np.array(draw(st.permutations(range(k))))
+    a = 0.1 * draw(NONZERO((*batch, m, n))) + d
+    args = [np.asarray(a.astype(np.float32), np.float64)]
+    if b_cols is not None:
+        cols = draw(st.sampled_from(b_cols))
+        args.append(draw(REAL((*batch, m) if cols is None else (*batch, m, cols))))
+    return Sample(tuple(args), draw(kwargs) if kwargs is not None else {})
+
+
+def _k(a: Any) -> int:
+    return min(a.shape[-2:])
+
+
+def _reconstruct(lib: Any, a: Any, full_matrices: bool = True) -> Any:
+    u, s, vh = lib.linalg.svd(a, full_matrices=full_matrices)
+    k = _k(a)
+    return (u[..., :, :k] * s[..., None, :]) @ vh[..., :k, :]
+
+
+def _squared_factors(lib: Any, a: Any, full_matrices: bool = True) -> Any:
+    """U², S, Vh² (elementwise; smooth, unlike |U| where an entry is 0)."""
+    u, s, vh = lib.linalg.svd(a, full_matrices=full_matrices)
+    k = _k(a)
+    return u[..., :, :k] ** 2, s, vh[..., :k, :] ** 2
+
+
+def _sym(a: Any) -> Any:
+    return (a + a.transpose(-2, -1)) * 0.5
+
+
+WIDE = lambda m, n: (min(m, n), max(m, n))  # noqa: E731  (m <= n)
+SQUARE = lambda m, n: (m, m)  # noqa: E731
+
+
+# ------------------------------------------------------------------ entries
+ENTRIES: list = [
+    # ---- minigrad.linalg: factorizations against torch.linalg
+    _entry(
+        "linalg.svd",
+        partial(_reconstruct, mg),
+        partial(_reconstruct, torch),
+        partial(spread_sample, kwargs=_kw(full_matrices=[True, False])),
+        tol=LOOSE,
+    ),
+    _entry(
+        "linalg.svd",
+        partial(_squared_factors, mg),
+        partial(_squared_factors, torch),
+        partial(spread_sample, kwargs=_kw(full_matrices=[True, False])),
+        "squared_factors",
+        tol=LOOSE,
+    ),
+    _entry("linalg.svdvals", mg.linalg.svdvals, torch.linalg.svdvals, spread_sample, tol=LOOSE),
+    _entry(
+        "linalg.qr",
+        mg.linalg.qr,
+        torch.linalg.qr,
+        partial(spread_sample, kwargs=_kw(mode=["reduced"])),
+        tol=LOOSE,
+    ),
+    _entry(
+        "linalg.qr",
+        mg.linalg.qr,
+        torch.linalg.qr,
+        partial(spread_sample, shape=WIDE, kwargs=_kw(mode=["complete"])),
+        "complete",
+        tol=LOOSE,
+    ),
+    _entry(
+        "linalg.qr",
+        lambda a: mg.linalg.qr(a, mode="r").R,
+        lambda a: torch.linalg.qr(a, mode="r").R,
+        spread_sample,
+        "r",
+        tol=LOOSE,
+        **NONDIFF,
+    ),
+    _entry("linalg.pinv", mg.linalg.pinv, torch.linalg.pinv, spread_sample, tol=LOOSE),
+    _entry(
+        "linalg.pinv",
+        lambda a: mg.linalg.pinv(_sym(a), hermitian=True),
+        lambda a: torch.linalg.pinv(_sym(a), hermitian=True),
+        partial(spread_sample, shape=SQUARE),
+        "hermitian",
+        tol=LOOSE,
+    ),
+    _entry(
+        "linalg.pinv",
+        mg.linalg.pinv,
+        torch.linalg.pinv,
+        partial(spread_sample, kwargs=_kw(atol=[0.3, 0.0], rtol=[None, 0.05])),
+        "tolerances",
+        tol=LOOSE,
+    ),
+    _entry(
+        "linalg.pinv",
+        mg.linalg.pinv,
+        torch.linalg.pinv,
+        # a cut between the singular values: the smallest are dropped. (The gradient is then
+        # PyTorch's constant-rank formula, not the derivative of the cut: tests/test_linalg2.py)
+        partial(spread_sample, kwargs=_kw(atol=[1.75], rtol=[None, 0.5])),
+        "truncated",
+        tol=LOOSE,
+        **NONDIFF,
+    ),
+    _entry(
+        "linalg.lstsq",
+        lambda a, b, **kw: mg.linalg.lstsq(a, b, **kw).solution,
+        lambda a, b, **kw: torch.linalg.lstsq(a, b, **kw).solution,
+        partial(
+            spread_sample,
+            b_cols=[None, 1, 3],
+            kwargs=_kw(driver=[None, "gels", "gelsy", "gelsd", "gelss"]),
+        ),
+        tol=LOOSE,
+    ),
+    _entry(
+        "linalg.lstsq",
+        mg.linalg.lstsq,
+        torch.linalg.lstsq,
+        partial(spread_sample, b_cols=[None, 2], kwargs=_kw(driver=["gels", "gelsd", "gelss"])),
+        "all_fields",
+        tol=LOOSE,
+        **NONDIFF,
+    ),
+    _entry(
+        "linalg.matrix_norm",
+        mg.linalg.matrix_norm,
+        torch.linalg.matrix_norm,
+        partial(
+            spread_sample,
+            kwargs=_kw(ord=[2, -2, "nuc"], keepdim=[False, True], dim=[(-2, -1), (-1, -2)]),
+        ),
+        "singular_values",
+        tol=LOOSE,
+    ),
+    _entry(
+        "linalg.norm",
+        lambda a, **kw: mg.linalg.norm(a[0] if a.ndim == 3 else a, **kw),
+        lambda a, **kw: torch.linalg.norm(a[0] if a.ndim == 3 else a, **kw),
+        partial(spread_sample, kwargs=_kw(ord=[2, -2, "nuc"])),
+        "singular_values",
+        tol=LOOSE,
+    ),
+    _entry(
+        "linalg.cond",
+        mg.linalg.cond,
+        torch.linalg.cond,
+        partial(spread_sample, kwargs=_kw(p=[None, 2, -2])),
+        tol=LOOSE,
+    ),
+    _entry(
+        "linalg.cond",
+        mg.linalg.cond,
+        # torch.linalg.cond's backward fails for these p (it writes a saved inverse in
+        # place): its definition, ‖A‖_p ‖A⁻¹‖_p, in torch ops instead
+        lambda a, p: torch.linalg.matrix_norm(a, p) * torch.linalg.matrix_norm(a.inverse(), p),
+        partial(spread_sample, shape=SQUARE, kwargs=_kw(p=["fro", "nuc", 1, -math.inf])),
+        "square",
+        tol=LOOSE,
+    ),
+]
+
+__all__ = ["ENTRIES"]
