@@ -83,12 +83,74 @@ def _sym(a: Any) -> Any:
     return (a + a.transpose(-2, -1)) * 0.5
 
 
+# general einsum: ellipses, diagonals, traces, implicit outputs, size-1 broadcasting
+GENERAL_EINSUM: dict[str, Any] = {
+    "ii->i": lambda i, j, k: ((i, i),),
+    "ii": lambda i, j, k: ((i, i),),
+    "iji->j": lambda i, j, k: ((i, j, i),),
+    "iij->j": lambda i, j, k: ((i, i, j),),
+    "iii->i": lambda i, j, k: ((i, i, i),),
+    "...ii->...i": lambda i, j, k: ((2, j, i, i),),
+    "ii,ij->j": lambda i, j, k: ((i, i), (i, j)),
+    "...ij,...jk": lambda i, j, k: ((2, 1, i, j), (3, j, k)),
+    "b...,...->...b": lambda i, j, k: ((2, i, j), (i, j)),
+    "ij,jk->ik": lambda i, j, k: ((i, 1), (j, k)),
+    "ij,jk,kl->il": lambda i, j, k: ((i, j), (j, k), (k, 2)),
+    "i,i": lambda i, j, k: ((i,), (i,)),
+    "Ba,aB": lambda i, j, k: ((i, j), (j, i)),
+    "i...->": lambda i, j, k: ((i, j, k),),
+    "...->...": lambda i, j, k: ((i, j),),
+    "ijk,ikj->j": lambda i, j, k: ((i, j, k), (i, k, j)),
+    "i,i,i->": lambda i, j, k: ((i,), (i,), (1,)),
+}
+
+
+@st.composite
+def general_einsum_sample(draw, small):
+    eq = draw(st.sampled_from(sorted(GENERAL_EINSUM)))
+    sizes = [draw(_side(small)) for _ in range(3)]
+    return Sample(tuple(draw(REAL(s)) for s in GENERAL_EINSUM[eq](*sizes)), {"eq": eq})
+
+
+@st.composite
+def sublist_einsum_sample(draw, small):
+    """PyTorch's sublist form: operands and label lists interleaved."""
+    i, j, k = (draw(_side(small)) for _ in range(3))
+    case = draw(st.sampled_from(["matmul", "trace", "ellipsis"]))
+    if case == "matmul":
+        return Sample((draw(REAL((i, j))), draw(REAL((j, k)))), {"subs": ([0, 1], [1, 2], [0, 2])})
+    if case == "trace":
+        return Sample((draw(REAL((i, i))),), {"subs": ([3, 3],)})
+    a, b = draw(REAL((2, i, j))), draw(REAL((j, k)))
+    return Sample((a, b), {"subs": ([..., 0, 1], [1, 2], [..., 2, 0])})
+
+
+def _interleave(lib: Any, *xs: Any, subs: tuple) -> Any:
+    args = [v for pair in zip(xs, subs) for v in pair]
+    return lib.einsum(*args, *subs[len(xs) :])
+
+
 WIDE = lambda m, n: (min(m, n), max(m, n))  # noqa: E731  (m <= n)
 SQUARE = lambda m, n: (m, m)  # noqa: E731
 
 
 # ------------------------------------------------------------------ entries
 ENTRIES: list = [
+    # ---- einsum in every form PyTorch takes
+    _entry(
+        "einsum",
+        lambda *xs, eq: mg.einsum(eq, *xs),
+        lambda *xs, eq: torch.einsum(eq, *xs),
+        general_einsum_sample,
+        "general",
+    ),
+    _entry(
+        "einsum",
+        partial(_interleave, mg),
+        partial(_interleave, torch),
+        sublist_einsum_sample,
+        "sublist",
+    ),
     # ---- minigrad.linalg: factorizations against torch.linalg
     _entry(
         "linalg.svd",
@@ -216,4 +278,4 @@ ENTRIES: list = [
     ),
 ]
 
-__all__ = ["ENTRIES"]
+__all__ = ["ENTRIES", "GENERAL_EINSUM"]
