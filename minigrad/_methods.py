@@ -72,6 +72,17 @@ def _type_as(x: Tensor, other: Tensor) -> Tensor:
 # Tensor methods that are not one op each (dtype conversions, constructors, argument
 # orders that differ from the function's); every op's own methods and operators come
 # from its declaration (``minigrad/ops/declare.py``).
+def _scatter_reduce_(
+    x: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str, *, include_self: bool = True
+) -> Tensor:
+    """In place: ``x = scatter_reduce(x, dim, index, src, reduce, include_self)``."""
+    return x._inplace(
+        "scatter_reduce_",
+        lambda t: ops.scatter_reduce(t, dim, index, src, reduce, include_self=include_self),
+        src,
+    )
+
+
 METHODS: dict[str, Any] = {
     "pow": _pow,
     "where": lambda x, cond, other: ops.where(cond, x, other),
@@ -94,6 +105,7 @@ METHODS: dict[str, Any] = {
     "__pow__": _pow,
     "__rpow__": _rpow,
     "__pos__": lambda x: x,
+    "scatter_reduce_": _scatter_reduce_,
 }
 
 

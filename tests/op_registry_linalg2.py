@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from op_samples import REAL, Sample, _side, real
+from op_samples import REAL, Const, Sample, _dim, _side, distinct, real, shapes
 
 import minigrad as mg
 
@@ -130,6 +130,34 @@ def _interleave(lib: Any, *xs: Any, subs: tuple) -> Any:
     return lib.einsum(*args, *subs[len(xs) :])
 
 
+# scatter_reduce ----------------------------------------------------------------------
+@st.composite
+def scatter_reduce_sample(draw, small, reduces=("sum",), zeros=False):
+    """x, dim, index, src; for amax / amin all values
+    distinct (ties split the gradient: tests/test_linalg2.py), for prod with ``zeros``
+    values from {-1.5, 0, 0.5, 2} (zeros, and several at one target)."""
+    x_shape = draw(shapes(small, min_dims=1, max_dims=3))
+    d = _dim(draw, len(x_shape))
+    shape = [draw(st.integers(1, n)) for n in x_shape]
+    shape[d] = draw(_side(small))
+    idx = draw(hnp.arrays(np.int64, tuple(shape), elements=st.integers(0, x_shape[d] - 1)))
+    src_shape = tuple(shape)  # (a larger src: PyTorch's backward fails; tests/test_linalg2.py)
+    reduce = draw(st.sampled_from(reduces))
+    if zeros:
+        pick = st.sampled_from([-1.5, 0.0, 0.5, 2.0])
+        x = draw(hnp.arrays(np.float64, x_shape, elements=pick))
+        src = draw(hnp.arrays(np.float64, src_shape, elements=pick))
+    elif reduce in ("amax", "amin"):
+        pool = draw(distinct()((int(np.prod(x_shape)) + int(np.prod(src_shape)),)))
+        x = pool[: int(np.prod(x_shape))].reshape(x_shape)
+        src = pool[int(np.prod(x_shape)) :].reshape(src_shape)
+    else:
+        dom = real(0.5, 2.0) if reduce == "prod" else REAL
+        x, src = draw(dom(x_shape)), draw(dom(src_shape))
+    kw = {"reduce": reduce, "include_self": draw(st.booleans())}
+    return Sample((x, d, Const(idx), src), kw)
+
+
 WIDE = lambda m, n: (min(m, n), max(m, n))  # noqa: E731  (m <= n)
 SQUARE = lambda m, n: (m, m)  # noqa: E731
 
@@ -150,6 +178,29 @@ ENTRIES: list = [
         partial(_interleave, torch),
         sublist_einsum_sample,
         "sublist",
+    ),
+    # ---- scatter_reduce
+    _entry(
+        "scatter_reduce",
+        mg.scatter_reduce,
+        torch.scatter_reduce,
+        partial(scatter_reduce_sample, reduces=("sum", "mean", "amax", "amin")),
+    ),
+    _entry(
+        "scatter_reduce",
+        mg.scatter_reduce,
+        torch.scatter_reduce,
+        partial(scatter_reduce_sample, reduces=("prod",)),
+        "prod",
+    ),
+    _entry(
+        "scatter_reduce",
+        mg.scatter_reduce,
+        torch.scatter_reduce,
+        partial(scatter_reduce_sample, reduces=("prod",), zeros=True),
+        "prod_zeros",
+        # with two zeros at one target the second derivative is refused (both libraries)
+        **FIRST_ORDER,
     ),
     # ---- minigrad.linalg: factorizations against torch.linalg
     _entry(

@@ -46,6 +46,7 @@ from minigrad.ops import (
     linalg,
     nn_ops,
     reduce,
+    scattering,
     sorting,
     special,
     trig,
@@ -142,6 +143,8 @@ GENUINE_OPS: dict[type, str] = {
             "Solve",
         )
     },
+    scattering.ScatterReduce: "a reduction into targets: PyTorch's adjoint for each reduce",
+    scattering.NoDoubleBackward: "the identity whose backward refuses (prod with 2+ zeros)",
     **{
         getattr(mfact, name): "a factorization (or pseudo-inverse): matrix-calculus derivative"
         for name in ("Pinv", "Qr", "Svd")
