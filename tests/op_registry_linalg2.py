@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from op_registry_nn import cosine_sample
 from op_samples import REAL, Const, Sample, _dim, _side, distinct, real, shapes
 
 import minigrad as mg
@@ -158,6 +159,16 @@ def scatter_reduce_sample(draw, small, reduces=("sum",), zeros=False):
     return Sample((x, d, Const(idx), src), kw)
 
 
+# similarity -------------------------------------------------------------------------
+@st.composite
+def pdist_sample(draw, small):
+    """Rows of distinct values (no zero distance, no tie of an inf-norm), p from a few;
+    at least 2 rows (one row: an empty result, tests/test_linalg2.py)."""
+    n, m = draw(st.integers(2, 4)), draw(_side(small))
+    p = draw(st.sampled_from([2.0, 1.0, 3.0, math.inf]))
+    return Sample((draw(distinct()((n, m))),), {"p": p})
+
+
 WIDE = lambda m, n: (min(m, n), max(m, n))  # noqa: E731  (m <= n)
 SQUARE = lambda m, n: (m, m)  # noqa: E731
 
@@ -179,6 +190,10 @@ ENTRIES: list = [
         sublist_einsum_sample,
         "sublist",
     ),
+    # ---- similarity
+    _entry("cosine_similarity", mg.cosine_similarity, torch.cosine_similarity, cosine_sample),
+    # PyTorch has no second derivative of pdist
+    _entry("pdist", mg.pdist, torch.pdist, pdist_sample, **FIRST_ORDER),
     # ---- scatter_reduce
     _entry(
         "scatter_reduce",
