@@ -192,7 +192,7 @@ class Qr(Function):
         y = ops.narrow(a, -1, m, n - m)
         r1 = ops.narrow(r, -1, 0, m)
         if gr is None:
-            zeros = _const(np.zeros(y.shape, y.dtype))  # R alone has no cotangent: Ȳ = 0
+            zeros = _const(np.zeros(y.shape, y.dtype))  # Q depends on X alone: Ȳ = 0
             return ops.cat([_qr_square_backward(q, r1, gq, None), zeros], -1)
         gr1, gr2 = ops.narrow(gr, -1, 0, m), ops.narrow(gr, -1, m, n - m)
         gx = _qr_square_backward(q, r1, ops.matmul(y, _mT(gr2)), gr1)

@@ -245,9 +245,9 @@ def _sublists(args: tuple) -> tuple[str, tuple]:
                 )
         return "".join(out)
 
-    operands, subs = args[0:-1:2] if len(args) % 2 else args[0::2], []
+    operands = args[0:-1:2] if len(args) % 2 else args[0::2]  # an odd count ends in the output
     subs = [letters(s) for s in args[1::2]]
-    eq = ",".join(subs[: len(operands)])
+    eq = ",".join(subs)
     if len(args) % 2:
         eq += "->" + letters(args[-1])
     return eq, tuple(operands)
