@@ -144,7 +144,6 @@ GENUINE_OPS: dict[type, str] = {
         )
     },
     scattering.ScatterReduce: "a reduction into targets: PyTorch's adjoint for each reduce",
-    scattering.NoDoubleBackward: "the identity whose backward refuses (prod with 2+ zeros)",
     **{
         getattr(mfact, name): "a factorization (or pseudo-inverse): matrix-calculus derivative"
         for name in ("Pinv", "Qr", "Svd")

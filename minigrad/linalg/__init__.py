@@ -57,6 +57,18 @@ __all__ = [
 ]
 
 
+def _matrices(name: str, a: Any) -> Tensor:
+    """``a`` as a Tensor of (batches of) floating point matrices, else an error."""
+    a = as_tensor(a)
+    if a.ndim < 2:
+        raise RuntimeError(
+            f"linalg.{name}: the input must have at least 2 dimensions, got shape {a.shape}"
+        )
+    if a.dtype.kind != "f":
+        raise RuntimeError(f"linalg.{name}: expected a floating point tensor, got {a.dtype}")
+    return a
+
+
 def _square(name: str, a: Any) -> Tensor:
     a = as_tensor(a)
     if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
@@ -64,9 +76,7 @@ def _square(name: str, a: Any) -> Tensor:
             f"linalg.{name}: A must be batches of square matrices, but they are "
             f"{' by '.join(map(str, a.shape[-2:])) if a.ndim >= 2 else a.shape} matrices"
         )
-    if a.dtype.kind != "f":
-        raise RuntimeError(f"linalg.{name}: expected a floating point tensor, got {a.dtype}")
-    return a
+    return _matrices(name, a)
 
 
 def _mT(x: Tensor) -> Tensor:

@@ -43,6 +43,7 @@ import numpy as np
 
 from minigrad import ops
 from minigrad.autograd.function import Function
+from minigrad.linalg import _matrices, _mT, inv, matrix_norm, solve  # (defined before)
 from minigrad.ops.helpers import as_tensor
 from minigrad.tensor import Tensor
 
@@ -50,21 +51,6 @@ SVD = namedtuple("SVD", ["U", "S", "Vh"])
 QR = namedtuple("QR", ["Q", "R"])
 Lstsq = namedtuple("Lstsq", ["solution", "residuals", "rank", "singular_values"])
 DRIVERS = ("gels", "gelsy", "gelsd", "gelss")
-
-
-def _matrices(name: str, a: Any) -> Tensor:
-    a = as_tensor(a)
-    if a.ndim < 2:
-        raise RuntimeError(
-            f"linalg.{name}: the input must have at least 2 dimensions, got shape {a.shape}"
-        )
-    if a.dtype.kind != "f":
-        raise RuntimeError(f"linalg.{name}: expected a floating point tensor, got {a.dtype}")
-    return a
-
-
-def _mT(x: Tensor) -> Tensor:
-    return ops.transpose(x, -2, -1)
 
 
 def _const(x: np.ndarray) -> Tensor:
@@ -209,8 +195,6 @@ def _qr_square_backward(q: Tensor, r: Tensor, gq: Tensor | None, gr: Tensor | No
         m = -mq if m is None else m - mq
     sym = ops.tril(m) + _mT(ops.tril(m, -1))
     b = ops.matmul(q, sym) if gq is None else gq + ops.matmul(q, sym)
-    from minigrad.linalg import solve
-
     return _mT(solve(r, _mT(b)))  # B R⁻ᵀ
 
 
@@ -364,8 +348,6 @@ def lstsq(A: Tensor, B: Tensor, rcond: float | None = None, *, driver: str | Non
 def cond(A: Tensor, p: Any = None) -> Tensor:
     """κ(A): σ_max/σ_min for p = None or 2, σ_min/σ_max for -2 (any m×n); otherwise
     ‖A‖_p ‖A⁻¹‖_p with p in 'fro', 'nuc', ±1, ±inf (square A)."""
-    from minigrad.linalg import inv, matrix_norm
-
     a = _matrices("cond", A)
     if p is None or p in (2, -2):
         s = svdvals(a)

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from minigrad.autograd.custom_function import _DoubleBackward
 from minigrad.autograd.function import Function
 from minigrad.ops.binary import where
 from minigrad.ops.declare import op
@@ -116,6 +117,13 @@ class ScatterReduce(Function):
         return dx * tx + scatter_add(zeros, ctx.dim, _const(ctx.index), ds * tsrc)
 
 
+_TWO_ZEROS = (
+    "scatter_reduce(): Double backward is unsupported for src when >1 zeros in src are "
+    "scattered to the same position. This is because the gradient is zero everywhere "
+    "there, while the second derivative is not."
+)
+
+
 def _prod_backward(x, src, out, g, index, d, include_self):
     """PyTorch's formula for prod, zeros included (see the module docstring)."""
     idx = _const(index)
@@ -132,26 +140,9 @@ def _prod_backward(x, src, out, g, index, d, include_self):
     gsrc = where(
         _const(single), others, gather(g * out, d, idx) / where(_const(src_zero), 1.0, src)
     )
-    if np.any(zeros_at > 1):
-        gsrc = NoDoubleBackward.apply(gsrc)
+    if np.any(zeros_at > 1):  # the first derivative there is 0, the second is not
+        gsrc = _DoubleBackward.apply(gsrc, message=_TWO_ZEROS)
     return gx, gsrc
-
-
-class NoDoubleBackward(Function):
-    """The identity, whose own backward refuses: the first derivative of a product with
-    two or more zeros scattered to one target is 0, its second derivative is not."""
-
-    @staticmethod
-    def forward(ctx, x):
-        return x
-
-    @staticmethod
-    def backward(ctx, g):
-        raise RuntimeError(
-            "scatter_reduce(): Double backward is unsupported for src when >1 zeros in src "
-            "are scattered to the same position. This is because the gradient is zero "
-            "everywhere there, while the second derivative is not."
-        )
 
 
 @op()
