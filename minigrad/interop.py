@@ -277,9 +277,10 @@ def _where(condition, x=None, y=None):
 
 
 def _einsum(subscripts, *operands, out=None, optimize=False, **kw):
-    if not isinstance(subscripts, str):
-        return NotImplemented
-    return ops.einsum(subscripts, *(_as_operand(x) for x in operands))
+    """Every form minigrad.einsum takes: ``...``, repeated letters, the implicit output
+    and the sublist form ``np.einsum(a, [0, 1], b, [1, 2])``."""
+    args = (subscripts, *operands)
+    return ops.einsum(*(a if isinstance(a, (str, list)) else _as_operand(a) for a in args))
 
 
 def _dot(a, b, out=None):

@@ -434,3 +434,8 @@ REGISTRY += NN_ENTRIES + LAYER_ENTRIES
 from op_registry_more import ENTRIES as MORE_ENTRIES  # noqa: E402
 
 REGISTRY += MORE_ENTRIES
+
+# Factorizations (svd, qr, pinv, lstsq), general einsum, scatter_reduce, similarity.
+from op_registry_linalg2 import ENTRIES as LINALG2_ENTRIES  # noqa: E402
+
+REGISTRY += LINALG2_ENTRIES

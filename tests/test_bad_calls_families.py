@@ -77,6 +77,43 @@ def _setitem_wrong_shape(lib):
     z[0] = lib.ones(2, 3)
 
 
+def _qr_backward(mode):
+    def call(lib):
+        a = lib.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 7.0]], requires_grad=True)
+        q, r = lib.linalg.qr(a, mode=mode)
+        r.sum().backward()
+
+    return call
+
+
+def _svd_driver(lib):
+    lib.linalg.svd(lib.ones(2, 2), driver="gesvd")
+
+
+def _lstsq(driver=None, rows=3):
+    return lambda lib: lib.linalg.lstsq(lib.ones(3, 2), lib.ones(rows, 1), driver=driver)
+
+
+def _einsum(eq, *shapes):
+    return lambda lib: lib.einsum(eq, *(lib.ones(*s) for s in shapes))
+
+
+def _scatter_reduce(reduce, top=1):
+    def call(lib):
+        index = lib.tensor([0, top])
+        lib.ones(3).scatter_reduce(0, index, lib.ones(2), reduce)
+
+    return call
+
+
+def _prod_double_backward(lib):
+    x = lib.tensor([2.0, 3.0], requires_grad=True)
+    src = lib.tensor([0.0, 0.0], requires_grad=True)
+    y = lib.scatter_reduce(x, 0, lib.tensor([0, 0]), src, "prod")
+    (g,) = lib.autograd.grad(y.sum(), src, create_graph=True)
+    g.sum().backward()
+
+
 ROWS = [
     # numerics & promotion
     ("int floordiv by 0", *_same(lambda L: L.tensor([1, 2]) // 0), RuntimeError, "ZeroDivision"),
@@ -154,6 +191,33 @@ ROWS = [
     ],
     # no derivative
     ("floor_divide backward", *_same(_floor_divide_backward), RuntimeError, "floor_divide"),
+    # factorizations, einsum, scatter_reduce, pdist
+    ("qr complete backward", *_same(_qr_backward("complete")), RuntimeError, "mode='complete'"),
+    ("qr mode r backward", *_same(_qr_backward("r")), RuntimeError, "mode='r'"),
+    ("qr bad mode", *_same(lambda L: L.linalg.qr(L.ones(2, 2), mode="full")), RuntimeError, "mode"),
+    ("svd driver on CPU", *_same(_svd_driver), RuntimeError, "driver"),
+    ("svd of a vector", *_same(lambda L: L.linalg.svd(L.ones(3))), RuntimeError, "2 dim"),
+    ("lstsq bad driver", *_same(_lstsq(driver="gelsx")), RuntimeError, "driver"),
+    ("lstsq rows differ", *_same(_lstsq(rows=2)), RuntimeError, "size\\(-2\\)"),
+    (
+        "matrix_norm ord 3",
+        *_same(lambda L: L.linalg.matrix_norm(L.ones(2, 2), 3)),
+        RuntimeError,
+        "3",
+    ),
+    ("cond p=3", *_same(lambda L: L.linalg.cond(L.ones(2, 2), 3)), RuntimeError, "norm type"),
+    ("einsum sizes", *_same(_einsum("ij,jk->ik", (2, 3), (4, 5))), RuntimeError, "'j' has size 4"),
+    ("einsum diagonal sizes", *_same(_einsum("ii->i", (2, 3))), RuntimeError, "repeated"),
+    ("einsum output twice", *_same(_einsum("i->ii", (2,))), RuntimeError, "more than once"),
+    ("einsum output unknown", *_same(_einsum("i->j", (2,))), RuntimeError, "does not appear"),
+    ("einsum dims", *_same(_einsum("ij->i", (2,))), RuntimeError, "number of subscripts"),
+    ("einsum operands", *_same(_einsum("i,j->i", (2,))), RuntimeError, "fewer operands"),
+    ("einsum letter", *_same(_einsum("i1", (2, 2))), RuntimeError, "invalid subscript"),
+    ("einsum stray dot", *_same(_einsum("i.j", (2, 2))), RuntimeError, "ellipsis"),
+    ("scatter_reduce reduce", *_same(_scatter_reduce("max_")), RuntimeError, "reduce argument"),
+    ("scatter_reduce prod 2nd", *_same(_prod_double_backward), RuntimeError, "Double backward"),
+    ("pdist 3-D", *_same(lambda L: L.pdist(L.ones(2, 3, 4))), RuntimeError, "2D"),
+    ("pdist p<0", *_same(lambda L: L.pdist(L.ones(3, 4), -1.0)), RuntimeError, "non-negative"),
 ]
 
 

@@ -29,6 +29,7 @@ from minigrad import fast
 from minigrad import linalg as mlinalg
 from minigrad.autograd import Function, custom_function, hooks, views
 from minigrad.fast.fused import FUSED
+from minigrad.linalg import factorizations as mfact
 from minigrad.nn.functional import (
     _windows,
     attention,
@@ -45,6 +46,7 @@ from minigrad.ops import (
     linalg,
     nn_ops,
     reduce,
+    scattering,
     sorting,
     special,
     trig,
@@ -141,6 +143,11 @@ GENUINE_OPS: dict[type, str] = {
             "SlogDet",
             "Solve",
         )
+    },
+    scattering.ScatterReduce: "a reduction into targets: PyTorch's adjoint for each reduce",
+    **{
+        getattr(mfact, name): "a factorization (or pseudo-inverse): matrix-calculus derivative"
+        for name in ("Pinv", "Qr", "Svd")
     },
 }
 

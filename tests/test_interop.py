@@ -83,6 +83,10 @@ NUMPY: dict[str, Any] = {
     "dot": np.dot,
     "outer": np.outer,
     "einsum": lambda *xs, eq: np.einsum(eq, *xs),
+    "einsum.general": lambda *xs, eq: np.einsum(eq, *xs),
+    "einsum.sublist": lambda *xs, subs: np.einsum(
+        *[v for pair in zip(xs, subs) for v in pair], *subs[len(xs) :]
+    ),
     "invert": np.invert,
     "roll": lambda x, shifts, dims=None: np.roll(x, shifts, dims),
     "rot90": lambda x, k, dims: np.rot90(x, k, dims),

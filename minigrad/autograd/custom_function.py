@@ -163,16 +163,19 @@ def set_materialize_grads(self: Function, value: bool) -> None:
 
 
 class _DoubleBackward(Function):
-    """Identity whose backward refuses: what ``once_differentiable`` results carry."""
+    """Identity whose backward refuses: what ``once_differentiable`` results carry (and
+    any other result whose second derivative is not available, with its ``message``)."""
 
     @staticmethod
-    def forward(ctx, g):
+    def forward(ctx, g, message=None):
+        ctx.message = message
         return g
 
     @staticmethod
     def backward(ctx, g):
         raise RuntimeError(
-            "trying to differentiate twice a function that was marked with @once_differentiable"
+            ctx.message
+            or "trying to differentiate twice a function that was marked with @once_differentiable"
         )
 
 

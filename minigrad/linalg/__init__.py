@@ -14,7 +14,9 @@ Y = f(A) with upstream gradient Ḡ = ∂L/∂Y (Aᵀ: the transpose of the last
                                  where the eigenvectors are not determined
 * matrix_exp: scaling and squaring with a Taylor polynomial, composed from matmuls, so
   its gradient is the exact derivative of that (double-precision) approximation
-* vector_norm / matrix_norm / norm: compositions of the reductions
+* vector_norm / matrix_norm / norm: compositions of the reductions (ord 2, -2 and 'nuc'
+  of the singular values: their max, min and sum)
+* svd, svdvals, qr, pinv, lstsq, cond: in ``minigrad/linalg/factorizations.py``
 
 Each backward is written with these same functions (inv, solve, matmul), so second
 derivatives come from differentiating it.
@@ -36,17 +38,35 @@ from minigrad.tensor import Tensor
 
 __all__ = [
     "cholesky",
+    "cond",
     "det",
     "eigh",
     "eigvalsh",
     "inv",
+    "lstsq",
     "matrix_exp",
     "matrix_norm",
     "norm",
+    "pinv",
+    "qr",
     "slogdet",
     "solve",
+    "svd",
+    "svdvals",
     "vector_norm",
 ]
+
+
+def _matrices(name: str, a: Any) -> Tensor:
+    """``a`` as a Tensor of (batches of) floating point matrices, else an error."""
+    a = as_tensor(a)
+    if a.ndim < 2:
+        raise RuntimeError(
+            f"linalg.{name}: the input must have at least 2 dimensions, got shape {a.shape}"
+        )
+    if a.dtype.kind != "f":
+        raise RuntimeError(f"linalg.{name}: expected a floating point tensor, got {a.dtype}")
+    return a
 
 
 def _square(name: str, a: Any) -> Tensor:
@@ -56,9 +76,7 @@ def _square(name: str, a: Any) -> Tensor:
             f"linalg.{name}: A must be batches of square matrices, but they are "
             f"{' by '.join(map(str, a.shape[-2:])) if a.ndim >= 2 else a.shape} matrices"
         )
-    if a.dtype.kind != "f":
-        raise RuntimeError(f"linalg.{name}: expected a floating point tensor, got {a.dtype}")
-    return a
+    return _matrices(name, a)
 
 
 def _mT(x: Tensor) -> Tensor:
@@ -342,7 +360,7 @@ def matrix_norm(
     A: Tensor, ord: Any = "fro", dim: Sequence[int] = (-2, -1), keepdim: bool = False
 ) -> Tensor:
     """'fro': √Σ aᵢⱼ²;  1 / -1: max / min column sum of |aᵢⱼ|;  inf / -inf: max / min row
-    sum. (2, -2 and 'nuc' need singular values: not available.)"""
+    sum;  2 / -2: the largest / smallest singular value;  'nuc': the sum of them."""
     a = as_tensor(A)
     d0, d1 = (d % a.ndim for d in dim)
     if ord == "fro":
@@ -353,7 +371,15 @@ def matrix_norm(
         pick = ops.amax if ord > 0 else ops.amin
         out = pick(sums, outer, keepdim=True)
         return out if keepdim else ops.squeeze(out, (d0, d1))
-    raise NotImplementedError(f"linalg.matrix_norm: ord={ord!r} (needs singular values)")
+    if ord in (2, -2, "nuc"):
+        rest = [d for d in range(a.ndim) if d not in (d0, d1)]
+        s = svdvals(ops.permute(a, (*rest, d0, d1)))
+        out = ops.sum(s, -1) if ord == "nuc" else (ops.amax if ord == 2 else ops.amin)(s, -1)
+        if keepdim:
+            for d in sorted((d0, d1)):
+                out = ops.unsqueeze(out, d)
+        return out
+    raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
 
 
 def norm(A: Tensor, ord: Any = None, dim: Any = None, keepdim: bool = False) -> Tensor:
@@ -374,3 +400,13 @@ def norm(A: Tensor, ord: Any = None, dim: Any = None, keepdim: bool = False) -> 
     if len(dim) == 1:
         return vector_norm(a, ord, dim, keepdim)
     return matrix_norm(a, ord, dim, keepdim)
+
+
+from minigrad.linalg.factorizations import (  # noqa: E402  (they use the functions above)
+    cond,
+    lstsq,
+    pinv,
+    qr,
+    svd,
+    svdvals,
+)

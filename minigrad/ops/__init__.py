@@ -17,6 +17,7 @@ from minigrad.ops import (  # noqa: F401  (importing a module runs its declarati
     linalg,
     nn_ops,
     reduce,
+    scattering,
     selection,
     shape,
     sorting,

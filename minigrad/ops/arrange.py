@@ -262,3 +262,30 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0) -> Tensor:
             f"cdist: x1 {a.shape} and x2 {b.shape} must be (..., P, M) and (..., R, M)"
         )
     return norm(unsqueeze(a, -2) - unsqueeze(b, -3), p, -1)
+
+
+@op(methods=False)
+def pdist(x: Tensor, p: float = 2.0) -> Tensor:
+    """‖x[i] - x[j]‖_p for every pair of rows i < j of a 2-D x (N×M), in row-major order
+    of the pairs: the N(N-1)/2 entries above the diagonal of cdist(x, x). Each distance's
+    gradient flows to its two rows (0 at a zero distance, as PyTorch's)."""
+    from minigrad.ops.indexing import index_select
+    from minigrad.ops.reduce import norm
+
+    x = as_tensor(x)
+    if x.ndim != 2:
+        raise RuntimeError(f"pdist only supports 2D tensors, got: {x.ndim}D (shape {x.shape})")
+    if p < 0:
+        raise RuntimeError(f"pdist only supports non-negative p values, got {p}")
+    rows, cols = np.triu_indices(x.shape[0], 1)
+    pick = [Tensor._from_op(i.astype(np.int64), None) for i in (rows, cols)]
+    return norm(index_select(x, 0, pick[0]) - index_select(x, 0, pick[1]), p, -1)
+
+
+@op(methods=False)
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """``torch.cosine_similarity``: the same op as ``minigrad.nn.functional.cosine_similarity``,
+    Σ (x1 / max(‖x1‖, ε)) · (x2 / max(‖x2‖, ε)) over ``dim``."""
+    from minigrad.nn.functional.loss import cosine_similarity as similarity
+
+    return similarity(x1, x2, dim, eps)

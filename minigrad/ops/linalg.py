@@ -6,6 +6,7 @@ dimensions that broadcast, each gradient is then summed back to its input's shap
 
 from __future__ import annotations
 
+import string
 from typing import Any
 
 import numpy as np
@@ -224,44 +225,167 @@ class Einsum(Function):
         return tuple(grads)
 
 
+_LETTERS = string.ascii_uppercase + string.ascii_lowercase  # PyTorch's label order
+
+
+def _sublists(args: tuple) -> tuple[str, tuple]:
+    """PyTorch's sublist form ``einsum(x, [0, 1], y, [1, 2], [0, 2])`` as an equation
+    (label k < 52 is the k-th of A..Z a..z; ``...`` an ellipsis)."""
+
+    def letters(sub: Any) -> str:
+        out = []
+        for k in sub:
+            if k is Ellipsis:
+                out.append("...")
+            elif isinstance(k, (int, np.integer)) and 0 <= k < 52:
+                out.append(_LETTERS[k])
+            else:
+                raise RuntimeError(
+                    f"einsum(): expected subscript to be within the range [0, 52), but got {k}"
+                )
+        return "".join(out)
+
+    operands = args[0:-1:2] if len(args) % 2 else args[0::2]  # an odd count ends in the output
+    subs = [letters(s) for s in args[1::2]]
+    eq = ",".join(subs)
+    if len(args) % 2:
+        eq += "->" + letters(args[-1])
+    return eq, tuple(operands)
+
+
+def _parse(equation: str, xs: list[Tensor]) -> tuple[list[str], str]:
+    """Each operand's subscripts and the output's, with every ``...`` replaced by fresh
+    letters (right-aligned, so that they broadcast) and the implicit output made explicit:
+    the ellipsis dims, then the letters seen once, in PyTorch's order (A..Z a..z)."""
+    eq = equation.replace(" ", "")
+    lhs, arrow, rhs = eq.partition("->")
+    inputs = lhs.split(",")
+    if len(inputs) != len(xs):
+        which = "fewer" if len(xs) < len(inputs) else "more"
+        raise RuntimeError(
+            f"einsum(): {which} operands were provided than specified in the equation "
+            f"{equation!r} (it names {len(inputs)} operands, got {len(xs)})"
+        )
+    widths = []
+    for i, (sub, x) in enumerate(zip(inputs, xs)):
+        named = sub.replace("...", "", 1)
+        for c in named:
+            if c == ".":
+                raise RuntimeError(
+                    f"einsum(): found '.' for operand {i} that is not part of any ellipsis"
+                )
+            if c not in _LETTERS:
+                raise RuntimeError(
+                    f"einsum(): invalid subscript given at index {eq.index(c)} in the equation "
+                    f"string, subscripts must be in [a-zA-Z] (got {c!r} in {equation!r})"
+                )
+        if "..." not in sub and len(sub) != x.ndim:
+            raise RuntimeError(
+                f"einsum(): the number of subscripts in the equation ({len(sub)}) does not "
+                f"match the number of dimensions ({x.ndim}) for operand {i} and no ellipsis "
+                f"was given (subscripts {sub!r}, shape {x.shape})"
+            )
+        if len(named) > x.ndim:
+            raise RuntimeError(
+                f"einsum(): the number of subscripts in the equation ({len(named)}) is more "
+                f"than the number of dimensions ({x.ndim}) for operand {i}"
+            )
+        widths.append(x.ndim - len(named) if "..." in sub else 0)
+    fresh = [c for c in _LETTERS if c not in eq][: max(widths, default=0)]
+    if len(fresh) < max(widths, default=0):
+        raise RuntimeError(f"einsum(): too many dimensions for 52 subscripts in {equation!r}")
+    ell = "".join(fresh)
+    inputs = [
+        sub.replace("...", ell[len(ell) - w :]) if "..." in sub else sub
+        for sub, w in zip(inputs, widths)
+    ]
+    if not arrow:
+        seen = "".join(inputs)
+        rhs = ell + "".join(c for c in _LETTERS if seen.count(c) == 1 and c not in ell)
+    else:
+        if rhs.replace("...", "", 1).count(".") or any(
+            c not in _LETTERS for c in rhs.replace("...", "", 1)
+        ):
+            raise RuntimeError(f"einsum(): invalid output subscripts {rhs!r} in {equation!r}")
+        rhs = rhs.replace("...", ell)
+        for c in rhs:
+            if rhs.count(c) > 1:
+                raise RuntimeError(
+                    f"einsum(): output subscript {c} appears more than once in the output"
+                )
+            if not any(c in sub for sub in inputs):
+                raise RuntimeError(
+                    f"einsum(): output subscript {c} does not appear in the equation for any "
+                    f"input operand ({equation!r})"
+                )
+    return inputs, rhs
+
+
+def _sizes(equation: str, inputs: list[str], xs: list[Tensor]) -> dict[str, int]:
+    """Each letter's size: equal where an operand repeats it; across operands a size 1
+    broadcasts (PyTorch's rule)."""
+    sizes: dict[str, int] = {}
+    for i, (sub, x) in enumerate(zip(inputs, xs)):
+        own: dict[str, int] = {}
+        for c, n in zip(sub, x.shape):
+            if c in own and own[c] != n:
+                raise RuntimeError(
+                    f"einsum(): subscript {c!r} is repeated for operand {i} but the sizes don't "
+                    f"match, {n} != {own[c]} ({equation!r}, shape {x.shape})"
+                )
+            own[c] = n
+        for c, n in own.items():
+            if c in sizes and n != sizes[c] and 1 not in (n, sizes[c]):
+                raise RuntimeError(
+                    f"einsum(): subscript {c!r} has size {n} for operand {i} which does not "
+                    f"broadcast with previously seen size {sizes[c]} ({equation!r}, shapes "
+                    f"{', '.join(str(t.shape) for t in xs)})"
+                )
+            sizes[c] = max(n, sizes.get(c, n))
+    return sizes
+
+
+def _distinct(sub: str, x: Tensor, sizes: dict[str, int]) -> tuple[str, Tensor]:
+    """An operand with every letter once and at its full size: a repeated letter takes
+    the diagonal (``ii->i``; the adjoint embeds dy on it), and a dim of size 1 under a
+    letter of size n is dropped (the operand is the same for each of the n values)."""
+    from minigrad.ops.arrange import diagonal  # (arrange builds on einsum)
+
+    while len(set(sub)) != len(sub):
+        c = next(c for c in sub if sub.count(c) > 1)
+        p = sub.index(c)
+        q = sub.index(c, p + 1)
+        x = diagonal(x, 0, p, q)  # the diagonal goes last
+        sub = sub[:p] + sub[p + 1 : q] + sub[q + 1 :] + c
+    drop = [k for k, c in enumerate(sub) if x.shape[k] == 1 and sizes[c] > 1]
+    if drop:
+        x = squeeze(x, tuple(drop))
+        sub = "".join(c for k, c in enumerate(sub) if k not in drop)
+    return sub, x
+
+
 @op(methods=False)
-def einsum(equation: str, *operands: Any) -> Tensor:
-    """Einstein summation, e.g. ``einsum('bhqd,bhkd->bhqk', q, k)``."""
+def einsum(equation: Any, *operands: Any) -> Tensor:
+    """Einstein summation as PyTorch's: ``einsum('bhqd,bhkd->bhqk', q, k)``; ``...``
+    broadcasts, a letter repeated in an operand takes a diagonal (``'ii->i'``,
+    ``'ii'`` the trace), no ``->`` means the output of the letters seen once
+    (alphabetically), any number of operands, and the sublist form
+    ``einsum(x, [0, 1], y, [1, 2])``.
+
+    y = Σ over the letters not in the output of Πₖ xₖ[subscriptsₖ];  dxᵢ = the einsum of
+    dy with the other operands, onto xᵢ's subscripts (a diagonal's adjoint embeds it back);
+    ẏ = Σᵢ einsum(x₁, .., ẋᵢ, .., xₙ)."""
+    if not isinstance(equation, str):
+        equation, operands = _sublists((equation, *operands))
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     xs = [as_tensor(x) for x in operands]
-    eq = equation.replace(" ", "")
-    if "..." in eq:
-        raise NotImplementedError("einsum: ellipsis ('...') is not supported; name every index")
-    lhs, _, rhs = eq.partition("->")
-    inputs = lhs.split(",")
-    if len(inputs) != len(xs):
-        raise RuntimeError(
-            f"einsum: equation {equation!r} names {len(inputs)} operands, got {len(xs)}"
-        )
-    if not _:
-        counts = {c: lhs.count(c) for c in set(lhs.replace(",", ""))}
-        rhs = "".join(sorted(c for c, n in counts.items() if n == 1))
-    for sub, x in zip(inputs, xs):
-        if len(sub) != x.ndim:
-            raise RuntimeError(
-                f"einsum: subscripts {sub!r} name {len(sub)} dims but the operand has shape "
-                f"{x.shape}"
-            )
-        if len(set(sub)) != len(sub):
-            raise NotImplementedError(f"einsum: repeated index within one operand ({sub!r})")
-    sizes: dict[str, tuple[int, int]] = {}  # index -> (size, operand that set it)
-    for i, (sub, x) in enumerate(zip(inputs, xs)):
-        for c, n in zip(sub, x.shape):
-            if c in sizes and sizes[c][0] != n:
-                raise RuntimeError(
-                    f"einsum: index {c!r} in {equation!r} has size {sizes[c][0]} in operand "
-                    f"{sizes[c][1]} but {n} in operand {i} (shapes "
-                    f"{', '.join(str(t.shape) for t in xs)})"
-                )
-            sizes.setdefault(c, (n, i))
-    if set(rhs) - set(sizes):
-        raise RuntimeError(f"einsum: output index in {equation!r} appears in no operand")
+    inputs, rhs = _parse(equation, xs)
+    sizes = _sizes(equation, inputs, xs)
     for i in range(1, len(xs)):
         xs[0], xs[i] = promote(xs[0], xs[i])
-    return Einsum.apply(*xs, inputs=tuple(inputs), output=rhs)
+    for i in range(1, len(xs)):
+        xs[i] = as_tensor(xs[i], xs[0].dtype)
+    pairs = [_distinct(sub, x, sizes) for sub, x in zip(inputs, xs)]
+    subs = tuple(p[0] for p in pairs)
+    return Einsum.apply(*(p[1] for p in pairs), inputs=subs, output=rhs)
