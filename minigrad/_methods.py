@@ -105,8 +105,8 @@ METHODS: dict[str, Any] = {
 IN_PLACE = """pow exp log log2 log10 log1p expm1 sqrt rsqrt abs neg negative sign sin cos tan
 asin acos atan sinh cosh tanh asinh acosh atanh sigmoid relu floor ceil round trunc fix frac
 reciprocal square erf erfc erfinv clip masked_fill masked_scatter index_add index_fill
-index_copy scatter scatter_add scatter_reduce fmod remainder lerp addcmul addcdiv atan2 hypot xlogy digamma
-lgamma sinc multiply subtract divide true_divide floor_divide""".split()
+index_copy scatter scatter_add scatter_reduce fmod remainder lerp addcmul addcdiv atan2 hypot
+xlogy digamma lgamma sinc multiply subtract divide true_divide floor_divide""".split()
 
 
 def _in_place(name: str) -> Any:

@@ -36,6 +36,7 @@ def _args(name: str, lib, grad: bool) -> tuple[list, list]:
         "index_copy": [0, idx, src],
         "scatter": [0, lib.tensor([[0, 1, 2, 0], [1, 2, 0, 2]]), src],
         "scatter_add": [0, lib.tensor([[0, 1, 2, 0], [1, 2, 0, 2]]), src],
+        "scatter_reduce": [0, lib.tensor([[0, 1, 2, 0], [1, 2, 0, 2]]), src, "amax"],
         "fmod": [0.3],
         "remainder": [0.3],
         "lerp": [other, 0.3],
