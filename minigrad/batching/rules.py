@@ -64,8 +64,8 @@ def elementwise_into_first(fn: Any, level: int, args: tuple, kwargs: dict) -> An
     """Elementwise where the first argument fixes the result's shape (masked_fill):
     the first argument is batched (expanded if it was not)."""
     nd = max(logical_ndim(t) for t in _tensors(args, kwargs))
-    if logical_ndim(args[0]) < nd:
-        return NotImplemented
+    if logical_ndim(args[0]) < nd or any(is_b(v, level) for v in (*args[2:], *kwargs.values())):
+        return NotImplemented  # a batched fill value: the op takes one value only
     first = batched(args[0], level, nd)
     rest = tuple(pad_to(x, level, nd) for x in args[1:])
     k = {n: pad_to(v, level, nd) for n, v in kwargs.items()}
@@ -118,8 +118,12 @@ def along_dim(
         nd = x.ndim
         d = b.get(dim)
         v = x.value
-        if nd == 0:
-            return NotImplemented
+        scalar = nd == 0  # an example of shape (): reduce a (1,) example, then drop it
+        if scalar:
+            if d is not None and (isinstance(d, (tuple, list)) or d not in (0, -1)):
+                return NotImplemented
+            v, nd = op("reshape", v, (v.shape[0], 1)), 1
+            d = 0 if d is not None or none != "loop" else d
         if d is None:
             if none == "tuple":
                 d = tuple(range(nd))
@@ -130,9 +134,21 @@ def along_dim(
         b[b.first] = v
         b[dim] = shift(d, nd, getattr(fn, "__name__", "op"))
         out = b.call()
+        if scalar:
+            out = _drop_unit(out, v.shape[0])
         return wrap(post(out) if post is not None and b.get(dim) is not None else out, level)
 
     return rule
+
+
+def _drop_unit(out: Any, n: int) -> Any:
+    """Outputs of a (1,)-shaped example back to shape () (one value per example)."""
+    if isinstance(out, (list, tuple)):
+        items = [_drop_unit(o, n) for o in out]
+        return type(out)(*items) if hasattr(out, "_fields") else type(out)(items)
+    if is_tensor(out) and out.numel() == n and out.ndim > 1:
+        return op("reshape", out, (n,))
+    return out
 
 
 def _level_in(v: Any, level: int) -> bool:
@@ -214,11 +230,12 @@ def _matmul_pair(a: Any, b: Any, level: int) -> Any:
         b = op("unsqueeze", b, -1)
     nd = max(a.ndim, b.ndim)
     out = op("matmul", pad_to(a, level, nd), pad_to(b, level, nd))
-    if b_vec:
-        out = op("squeeze", out, -1)
+    out = BatchedTensor(out, level)
     if a_vec:
         out = op("squeeze", out, -2)
-    return BatchedTensor(out, level)
+    if b_vec:
+        out = op("squeeze", out, -1)
+    return out
 
 
 def _matmul(fn: Any, level: int, args: tuple, kwargs: dict) -> Any:
@@ -276,7 +293,8 @@ RULES["linear"] = _linear
 def _addmm(fn: Any, level: int, args: tuple, kwargs: dict) -> Any:
     """β·input + α·(mat1 @ mat2); β = 0 ignores input (NaNs in it included)."""
     b = Bound(fn, args, kwargs)
-    prod = _matmul_pair(b["mat1"], b["mat2"], level)
+    m1, m2 = b["mat1"], b["mat2"]
+    prod = _matmul_pair(m1, m2, level) if is_b(m1, level) or is_b(m2, level) else op("mm", m1, m2)
     alpha, beta = b.get("alpha", 1), b.get("beta", 1)
     prod = prod if alpha == 1 else op("mul", prod, alpha)
     if beta == 0:
@@ -379,7 +397,13 @@ def _loss(fn: Any, level: int, args: tuple, kwargs: dict) -> Any:
         return NotImplemented
     red = b.get("reduction", "mean")
     b["reduction"] = "none"
-    out = elementwise(fn, level, b.ba.args, b.ba.kwargs)
+    nd = max(logical_ndim(t) for t in _tensors(b.ba.args, b.ba.kwargs))
+    for k, v in list(b.ba.arguments.items()):
+        if k in (b.first, "target"):  # the unreduced loss has their (common) shape
+            b[k] = batched(v, level, nd)
+        elif is_tensor(v):
+            b[k] = pad_to(v, level, nd)
+    out = BatchedTensor(b.call(), level)
     if red == "none" or out.ndim == 0:
         return out
     dims = tuple(range(out.ndim))
@@ -423,6 +447,29 @@ def _sdpa(fn: Any, level: int, args: tuple, kwargs: dict) -> Any:
 
 
 RULES["scaled_dot_product_attention"] = _sdpa
+
+
+def _trailing(nd_min: int) -> Rule:
+    """linalg ops act on the trailing (matrix) dims and take any leading batch dims:
+    the op itself, on operands aligned and all batched."""
+
+    def rule(fn: Any, level: int, args: tuple, kwargs: dict) -> Any:
+        b = Bound(fn, args, kwargs)
+        names = [k for k, v in b.ba.arguments.items() if is_tensor(v)]
+        if any(b[k].ndim < nd_min for k in names):
+            return NotImplemented
+        nd = max(b[k].ndim for k in names)
+        for k in names:
+            b[k] = batched(b[k], level, nd)
+        if "dim" in b.ba.arguments and b["dim"] is not None:
+            return NotImplemented
+        return wrap(b.call(), level)
+
+    return rule
+
+
+for _n in "inv det slogdet cholesky eigh eigvalsh matrix_exp matrix_norm".split():
+    RULES["linalg." + _n] = _trailing(2)
 
 from minigrad.batching import shape_rules  # noqa: E402,F401  (registers the shape rules)
 
