@@ -5,6 +5,6 @@ of ``minigrad.func`` lifted to batched arguments (``transforms.py``)."""
 
 from minigrad.batching import rules  # noqa: F401  (registers the rules)
 from minigrad.batching.batched import BatchedTensor
-from minigrad.batching.dispatch import LEVELS, RULES, STATS, patched
+from minigrad.batching.dispatch import LEVELS, RULES, STATS, patched, without_rules
 
-__all__ = ["LEVELS", "RULES", "STATS", "BatchedTensor", "patched"]
+__all__ = ["LEVELS", "RULES", "STATS", "BatchedTensor", "patched", "without_rules"]

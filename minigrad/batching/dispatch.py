@@ -27,13 +27,33 @@ from typing import Any
 from minigrad.batching.batched import BatchedTensor
 from minigrad.core.autograd import Tensor
 
-__all__ = ["LEVELS", "call", "entry_points", "levels_active", "loop", "method", "patched"]
+__all__ = [
+    "LEVELS",
+    "call",
+    "entry_points",
+    "levels_active",
+    "loop",
+    "method",
+    "patched",
+    "without_rules",
+]
 
 # The vmap levels now running, outermost first: (level, batch size, randomness).
 LEVELS: list[tuple[int, int, str]] = []
 RULES: dict[str, Callable[..., Any]] = {}  # filled by rules.py
 # What ran per op name during the current process (for the registry's accounting).
 STATS: dict[str, dict[str, int]] = {"rule": {}, "loop": {}}
+
+
+@contextlib.contextmanager
+def without_rules() -> Iterator[None]:
+    """Every op under vmap by the per-example loop (to measure what the rules save)."""
+    saved = dict(RULES)
+    RULES.clear()
+    try:
+        yield
+    finally:
+        RULES.update(saved)
 
 
 def levels_active() -> bool:
