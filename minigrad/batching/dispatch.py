@@ -368,7 +368,9 @@ def method(x: BatchedTensor, name: str) -> Any:
     attr = getattr(Tensor, name, None)
     if attr is None or not callable(attr):
         raise AttributeError(f"'BatchedTensor' (a Tensor inside vmap) has no attribute {name!r}")
-    return lambda *a, **k: call("Tensor." + name, lambda t, *aa, **kk: attr(t, *aa, **kk), (x, *a), k)
+    return lambda *a, **k: call(
+        "Tensor." + name, lambda t, *aa, **kk: attr(t, *aa, **kk), (x, *a), k
+    )
 
 
 def _on_value(x: BatchedTensor, name: str, a: tuple, k: dict) -> Any:
@@ -381,7 +383,9 @@ def _expand_like(src: Any, x: BatchedTensor) -> BatchedTensor:
     out = call("expand", table["expand"][1], (src, *x.shape), {})
     if isinstance(out, BatchedTensor) and out.level == x.level:
         return out
-    return BatchedTensor(call("expand", table["expand"][1], (out, x.value.shape[0], *x.shape), {}), x.level)
+    return BatchedTensor(
+        call("expand", table["expand"][1], (out, x.value.shape[0], *x.shape), {}), x.level
+    )
 
 
 def _inplace(x: BatchedTensor, result: Any, name: str) -> BatchedTensor:
@@ -418,6 +422,7 @@ def _install_operators() -> None:
 
                 setattr(BatchedTensor, o, rop)
             else:
+
                 def fop(self: Any, *other: Any, _n: str = d.name, _f: Any = impl) -> Any:
                     return call(_n, _f, (self, *other), {})
 

@@ -473,4 +473,4 @@ for _n in "inv det slogdet cholesky eigh eigvalsh matrix_exp matrix_norm".split(
 
 from minigrad.batching import shape_rules  # noqa: E402,F401  (registers the shape rules)
 
-__all__ = ["RULES", "norm_dim"]
+__all__ = ["RULES", "along_dim", "elementwise", "norm_dim"]

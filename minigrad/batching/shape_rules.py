@@ -293,4 +293,4 @@ def _index_along(fn: Any, level: int, args: tuple, kwargs: dict) -> Any:
 for _n in ("index_add", "index_copy", "index_fill"):
     RULES[_n] = _index_along
 
-__all__ = ["batch_size"]
+__all__: list[str] = []  # rules register themselves in RULES
