@@ -27,9 +27,9 @@ from typing import Any
 import numpy as np
 
 from minigrad import autograd
+from minigrad.autograd import forward_ad
 from minigrad.batching.dispatch import LEVELS
 from minigrad.batching.transforms import lifted_grad_and_value, lifted_jvp, lifted_vjp
-from minigrad.autograd import forward_ad
 from minigrad.core import primitives as P
 from minigrad.core.grad_mode import _state, enable_grad
 from minigrad.tensor import Tensor

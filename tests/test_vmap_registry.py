@@ -47,6 +47,10 @@ LOOPED: dict[str, str] = {
     **dict.fromkeys(["nonzero", "unique", "bincount", "masked_select", "histc"], _DATA),
     "masked_scatter": "how many source values each example takes depends on its mask",
     **dict.fromkeys(
+        ["nn.functional.cross_entropy", "nn.functional.nll_loss"],
+        "class weights in a mean (a weighted mean per example), or batched weights",
+    ),
+    **dict.fromkeys(
         [
             "embedding",
             "layer_norm",
@@ -66,7 +70,7 @@ LOOPED: dict[str, str] = {
                 f"nn.functional.{n}"
                 for n in (
                     "bilinear one_hot group_norm instance_norm batch_norm unfold fold "
-                    "cross_entropy cross_entropy.probabilities nll_loss embedding_bag "
+                    "embedding_bag "
                     "interpolate.nearest interpolate.nearest_exact interpolate.linear "
                     "interpolate.bilinear interpolate.trilinear"
                 ).split()
@@ -95,6 +99,7 @@ def _outs(out: object) -> list:
 def test_vmap_matches_torch_func_vmap(entry: OpInfo, mode: str) -> None:
     """mode "all": every float argument batched; "first": only the first one (the
     others, weights included, shared by the examples)."""
+
     @settings(max_examples=FEW, deadline=None, phases=(Phase.generate,))  # no shrinking
     @given(sample=entry.sample(True))
     def check(sample: Sample) -> None:

@@ -421,6 +421,44 @@ for _n in "mse_loss l1_loss smooth_l1_loss huber_loss kl_div binary_cross_entrop
 RULES["binary_cross_entropy_with_logits"] = _loss
 
 
+def _class_loss(fn: Any, level: int, args: tuple, kwargs: dict) -> Any:
+    """cross_entropy / nll_loss on (C,) or (N, C) examples: the B·N rows of the batch
+    are one (B·N, C) input, unreduced; then per example a sum, or a mean over the rows
+    whose target is not ``ignore_index`` (all rows for probability targets)."""
+    b = Bound(fn, args, kwargs)
+    x, t = b[b.first], b["target"]
+    if b.get("size_average") is not None or b.get("reduce") is not None:
+        return NotImplemented
+    red = b.get("reduction", "mean")
+    if x.ndim not in (1, 2) or is_b(b.get("weight"), level) or red not in ("none", "sum", "mean"):
+        return NotImplemented
+    if red == "mean" and b.get("weight") is not None:
+        return NotImplemented  # a weighted mean: the loop
+    n, probs = batch_size(level), t.dtype.kind == "f"
+    xb, tb = batched(x, level), batched(t, level)
+    if x.ndim == 2:
+        rows = n * x.shape[0]
+        xb = op("reshape", xb, (rows, x.shape[1]))
+        tb = op("reshape", tb, (rows, x.shape[1]) if probs else (rows,))
+    b[b.first], b["target"], b["reduction"] = xb, tb, "none"
+    out = b.call()
+    if x.ndim == 2:
+        out = op("reshape", out, (n, x.shape[0]))
+    out = BatchedTensor(out, level)
+    if red == "none":
+        return out
+    total = op("sum", out)
+    if red == "sum":
+        return total
+    if probs:
+        return op("div", total, x.shape[0] if x.ndim == 2 else 1)
+    kept = op("sum", op("ne", t, b.get("ignore_index", -100)))
+    return op("div", total, kept)
+
+
+RULES["cross_entropy"] = RULES["nll_loss"] = _class_loss
+
+
 def _cosine_similarity(fn: Any, level: int, args: tuple, kwargs: dict) -> Any:
     b = Bound(fn, args, kwargs)
     x1, x2 = b["x1"], b["x2"]

@@ -22,7 +22,6 @@ from typing import Any
 from minigrad.batching.batched import BatchedTensor
 from minigrad.batching.common import (
     Bound,
-    batch_size,
     batched,
     is_b,
     is_tensor,
