@@ -47,18 +47,19 @@ LOOPED: dict[str, str] = {
     **dict.fromkeys(["nonzero", "unique", "bincount", "masked_select", "histc"], _DATA),
     "masked_scatter": "how many source values each example takes depends on its mask",
     **dict.fromkeys(
+        ["embedding", "nn.functional.embedding"],
+        "per-example tables with a padding_idx (its row's zero gradient is per table)",
+    ),
+    **dict.fromkeys(
         ["nn.functional.cross_entropy", "nn.functional.nll_loss"],
         "class weights in a mean (a weighted mean per example), or batched weights",
     ),
     **dict.fromkeys(
         [
-            "embedding",
-            "layer_norm",
             *(
                 f"nn.functional.{n}"
                 for n in (
-                    "embedding layer_norm rms_norm conv1d conv2d conv3d conv_transpose1d "
-                    "conv_transpose2d conv_transpose3d"
+                    "conv1d conv2d conv3d conv_transpose1d conv_transpose2d conv_transpose3d"
                 ).split()
             ),
         ],

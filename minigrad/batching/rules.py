@@ -385,8 +385,45 @@ def _weights_unbatched(fn: Any, level: int, args: tuple, kwargs: dict) -> Any:
     return wrap(b.call(), level)
 
 
-for _n in ("layer_norm", "rms_norm", "embedding", "pad", "one_hot", "pixel_shuffle"):
+for _n in ("pad", "one_hot", "pixel_shuffle"):
     RULES[_n] = _weights_unbatched
+
+
+def _norm_layer(fn: Any, level: int, args: tuple, kwargs: dict) -> Any:
+    """layer_norm / rms_norm: with batched (per-example) weight or bias, the
+    normalization without them, then ``* weight + bias`` (elementwise, aligned on the
+    normalized trailing dims)."""
+    b = Bound(fn, args, kwargs)
+    w, bias = b.get("weight"), b.get("bias")
+    if not is_b(w, level) and not is_b(bias, level):
+        return _weights_unbatched(fn, level, args, kwargs)
+    b["weight"] = None
+    if b.has("bias"):
+        b["bias"] = None
+    out = b.call()  # dispatches again: only the input is batched now
+    out = out if w is None else op("mul", out, w)
+    return out if bias is None else op("add", out, bias)
+
+
+def _embedding(fn: Any, level: int, args: tuple, kwargs: dict) -> Any:
+    """Per-example tables (B, V, D): one table of B·V rows, example b's indices offset
+    by b·V."""
+    b = Bound(fn, args, kwargs)
+    w = b["weight"]
+    if not is_b(w, level):
+        return _weights_unbatched(fn, level, args, kwargs)
+    if any(b.get(k) is not None for k in ("padding_idx", "max_norm")) or w.ndim != 2:
+        return NotImplemented  # the padding row's zero gradient is per table
+    n, (rows, dim) = batch_size(level), w.shape
+    idx = batched(b[b.first], level)
+    offsets = op("reshape", op("mul", op("arange", n), rows), (n,) + (1,) * (idx.ndim - 1))
+    b[b.first] = op("add", idx, offsets)
+    b["weight"] = op("reshape", w.value, (n * rows, dim))
+    return BatchedTensor(b.call(), level)
+
+
+RULES["layer_norm"] = RULES["rms_norm"] = _norm_layer
+RULES["embedding"] = _embedding
 RULES["pixel_unshuffle"] = _weights_unbatched
 
 
