@@ -142,3 +142,16 @@ def test_ops_are_restored_after_vmap() -> None:
     mf.vmap(lambda r: r * 2)(mg.zeros(2, 3))
     assert mg.add.__code__ is code
     assert (mg.ones(2) + 1).data.tolist() == [2.0, 2.0]
+
+
+def test_per_sample_gradients_of_a_convolution_match_torch_without_the_loop() -> None:
+    (w, bias, lin, x), (tw, tb, tl, tx) = _pair((4, 2, 3, 3), (4,), (64, 3), (5, 2, 6, 6))
+
+    def loss(lib):
+        conv, relu = lib.nn.functional.conv2d, lib.nn.functional.relu
+        return lambda p, a: (relu(conv(a.unsqueeze(0), p[0], p[1])).reshape(1, -1) @ p[2]).sum()
+
+    STATS["loop"].clear()
+    ours = mf.vmap(mf.grad(loss(mg)), in_dims=(None, 0))([w, bias, lin], x)
+    assert not STATS["loop"], STATS["loop"]  # per-example filters: one grouped convolution
+    _close(ours, torch.func.vmap(torch.func.grad(loss(torch)), in_dims=(None, 0))([tw, tb, tl], tx))

@@ -365,8 +365,49 @@ def _merge_batch(spatial: int, batched_only: tuple[str, ...] = ()) -> Rule:
 
 
 for _k in (1, 2, 3):
-    for _n in ("conv", "conv_transpose", "max_pool", "avg_pool", "adaptive_avg_pool"):
+    for _n in ("conv_transpose", "max_pool", "avg_pool", "adaptive_avg_pool"):
         RULES[f"{_n}{_k}d"] = _merge_batch(_k)
+
+
+def _conv(spatial: int) -> Rule:
+    """convNd. Shared weights: B merges into N (``_merge_batch``). Per-example weights
+    (B, O, C/g, *K): one grouped convolution, the examples as B·g groups, so input
+    channels (b, c) meet only example b's filters: input (N, B·C, *S), weight
+    (B·O, C/g, *K), groups B·g; the output (N, B·O, *S') splits back into (B, N, O, *S')."""
+    merged = _merge_batch(spatial)
+
+    def rule(fn: Any, level: int, args: tuple, kwargs: dict) -> Any:
+        b = Bound(fn, args, kwargs)
+        x, w, bias = b[b.first], b["weight"], b.get("bias")
+        if not is_b(w, level) and not is_b(bias, level):
+            return merged(fn, level, args, kwargs)
+        full = x.ndim == spatial + 2
+        if not full and x.ndim != spatial + 1 or w.ndim != spatial + 2:
+            return NotImplemented
+        n, g = batch_size(level), b.get("groups", 1)
+        xb = batched(x, level)
+        if not full:
+            xb = op("unsqueeze", xb, 1)
+        rows, c = xb.shape[1], xb.shape[2]
+        xb = op("transpose", xb, 0, 1)  # (N, B, C, *S)
+        b[b.first] = op("reshape", xb, (rows, n * c, *xb.shape[3:]))
+        wb = batched(w, level)
+        o = wb.shape[1]
+        b["weight"] = op("reshape", wb, (n * o, *wb.shape[2:]))
+        if bias is not None:
+            b["bias"] = op("reshape", batched(bias, level), (n * o,))
+        b["groups"] = n * g
+        out = b.call()  # (N, B·O, *S')
+        out = op("transpose", op("reshape", out, (rows, n, o, *out.shape[2:])), 0, 1)
+        if not full:
+            out = op("squeeze", out, 1)
+        return BatchedTensor(out, level)
+
+    return rule
+
+
+for _k in (1, 2, 3):
+    RULES[f"conv{_k}d"] = _conv(_k)
 
 
 def _weights_unbatched(fn: Any, level: int, args: tuple, kwargs: dict) -> Any:
