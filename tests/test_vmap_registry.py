@@ -43,6 +43,7 @@ _NONE = "no batching rule yet"
 LOOPED: dict[str, str] = {
     **dict.fromkeys(["flatten", "transpose", "swapaxes", "flip", "roll"], _ZERO_D),
     "masked_fill.tensor_value": "a batched fill value: the op takes one value",
+    "nn.functional.one_hot": "num_classes=-1 would take the class count from the whole batch",
     **dict.fromkeys(["allclose", "equal"], _PY),
     **dict.fromkeys(["nonzero", "unique", "bincount", "masked_select", "histc"], _DATA),
     "masked_scatter": "how many source values each example takes depends on its mask",
@@ -70,7 +71,7 @@ LOOPED: dict[str, str] = {
             *(
                 f"nn.functional.{n}"
                 for n in (
-                    "bilinear one_hot group_norm instance_norm batch_norm unfold fold "
+                    "bilinear group_norm instance_norm batch_norm unfold fold "
                     "embedding_bag "
                     "interpolate.nearest interpolate.nearest_exact interpolate.linear "
                     "interpolate.bilinear interpolate.trilinear"
