@@ -65,6 +65,7 @@ from minigrad import interop  # noqa: E402, F401  isort: skip  (NumPy functions 
 from minigrad.serialization import load, save  # noqa: E402  isort: skip
 from minigrad.fast import is_reference_mode, set_reference_mode  # noqa: E402  isort: skip
 from minigrad.compile import compile  # noqa: E402, A004  isort: skip
+from minigrad.func import vmap  # noqa: E402  isort: skip  (torch.vmap)
 
 set_reference_mode(is_reference_mode())  # install the fast engine unless MINIGRAD_REFERENCE=1
 

@@ -28,6 +28,8 @@ import numpy as np
 
 from minigrad import autograd
 from minigrad.autograd import forward_ad
+from minigrad.batching.dispatch import LEVELS
+from minigrad.batching.transforms import lifted_grad_and_value, lifted_jvp, lifted_vjp
 from minigrad.core import primitives as P
 from minigrad.core.grad_mode import _state, enable_grad
 from minigrad.tensor import Tensor
@@ -143,6 +145,8 @@ def grad_and_value(
     respect to the arguments ``argnums`` (a tuple of them gives a tuple of gradients)."""
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if LEVELS:  # under vmap: each example differentiated alone
+            return lifted_grad_and_value(func, argnums, has_aux, args, kwargs)
         nums = _argnums(argnums, len(args), "grad")
         with enable_grad():
             full, specs, leaves, outer = _prepare(args, nums, "grad")
@@ -188,6 +192,12 @@ def grad(func: Callable, argnums: int | tuple[int, ...] = 0, has_aux: bool = Fal
 
 def vjp(func: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     """``(f(primals), vjp_fn[, aux])``; ``vjp_fn(u)`` gives uᵀJ, one per primal."""
+    if LEVELS:  # under vmap: each example differentiated alone
+        return lifted_vjp(func, primals, has_aux)
+    return _vjp(func, *primals, has_aux=has_aux)
+
+
+def _vjp(func: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     with enable_grad():
         full, specs, leaves, outer = _prepare(primals, tuple(range(len(primals))), "vjp")
         out = func(*full)
@@ -220,6 +230,12 @@ def vjp(func: Callable, *primals: Any, has_aux: bool = False) -> tuple:
 # ------------------------------------------------------------------ forward mode
 def jvp(func: Callable, primals: tuple, tangents: tuple, *, has_aux: bool = False) -> tuple:
     """``(f(primals), J·tangents)``: one forward pass with dual tensors (forward mode)."""
+    if LEVELS:  # under vmap: each example's tangent on its own
+        return lifted_jvp(func, primals, tangents, has_aux)
+    return _jvp(func, primals, tangents, has_aux=has_aux)
+
+
+def _jvp(func: Callable, primals: tuple, tangents: tuple, *, has_aux: bool = False) -> tuple:
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
         raise RuntimeError("jvp(f, primals, tangents): primals and tangents must be tuples")
     if len(primals) != len(tangents):
@@ -252,6 +268,12 @@ def _stack(rows: list[Tensor], shape: tuple[int, ...]) -> Tensor:
     return ops.reshape(ops.stack(rows), shape)
 
 
+def _permute(x: Tensor, perm: tuple[int, ...]) -> Tensor:
+    from minigrad import ops
+
+    return ops.permute(x, perm)
+
+
 def jacrev(
     func: Callable, argnums: int | tuple[int, ...] = 0, *, has_aux: bool = False, **_: Any
 ) -> Callable:
@@ -275,8 +297,8 @@ def jacrev(
         per_out = []
         for k, o in enumerate(outs):
             rows = []
-            for i in range(o.data.size):
-                basis = [Tensor(np.zeros_like(q.data)) for q in outs]
+            for i in range(o.numel()):
+                basis = [Tensor(np.zeros(q.shape, q.dtype)) for q in outs]
                 basis[k].data.reshape(-1)[i] = 1
                 rows.append(vjp_fn(tree_unflatten(basis, out_spec)))
             jac = []
@@ -309,8 +331,8 @@ def jacfwd(
         cols: list[list[Tensor]] = [[] for _ in flat_in]
         out, aux = None, None
         for m, x in enumerate(flat_in):
-            for i in range(x.data.size):
-                ts = [Tensor(np.zeros_like(y.data)) for y in flat_in]
+            for i in range(x.numel()):
+                ts = [Tensor(np.zeros(y.shape, y.dtype)) for y in flat_in]
                 ts[m].data.reshape(-1)[i] = 1
                 tangents, k = [], 0
                 for leaves, spec in ins:
@@ -341,7 +363,7 @@ def jacfwd(
                         j = _stack(col, x.shape + o.shape)  # (in..., out...)
                         nd_in = x.ndim
                         perm = tuple(range(nd_in, nd_in + o.ndim)) + tuple(range(nd_in))
-                        blocks.append(P.permute(j, perm) if perm else j)
+                        blocks.append(_permute(j, perm) if perm else j)
                     else:
                         blocks.append(Tensor(np.zeros(o.shape + x.shape, o.dtype)))
                     m += 1
