@@ -70,7 +70,8 @@ def _rebuild(it: Iterator[Any], spec: Any) -> Any:
         return next(it)
     if spec[0] is dict:
         return {k: _rebuild(it, s) for k, s in zip(spec[1], spec[2])}
-    return spec[0](_rebuild(it, s) for s in spec[1])
+    items = [_rebuild(it, s) for s in spec[1]]
+    return spec[0](*items) if hasattr(spec[0], "_fields") else spec[0](items)  # (namedtuples)
 
 
 def _tree_map(fn: Callable[[Any], Any], tree: Any) -> Any:

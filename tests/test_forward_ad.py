@@ -109,7 +109,11 @@ def test_jvp_matches_torch_and_is_the_transpose_of_the_vjp(entry: OpInfo) -> Non
             np.testing.assert_allclose(
                 a, b, RTOL, ATOL, equal_nan=True, err_msg=f"{entry.id} tangent {i}"
             )
-        # <u, J v> = <J^T u, v>
+        # <u, J v> = <J^T u, v>; not for embedding's padding_idx, whose backward is
+        # defined (in PyTorch too) to send the padding row no gradient while its
+        # forward (and tangent) still reads that row
+        if sample.kwargs.get("padding_idx") is not None:
+            return
         mg_in = [mg.tensor(x.data, requires_grad=True) for x in mg_in]
         outs = list(mg_fn(*mg_in))
         pairs = [(o, t) for o, t in zip(outs, tangents) if o.requires_grad]

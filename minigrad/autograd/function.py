@@ -51,8 +51,9 @@ def check_versions(node: Function, since: int) -> None:
     """Refuse when a saved array that backward will read was written in place after
     clock value ``since``."""
     arrays = _saved_arrays(node)
-    if node.saved_read is not None and node.needs_input_grad is not None:
-        reads = node.saved_read(node.needs_input_grad)
+    need = getattr(node, "needs_input_grad", None)  # (None: freed, or forward mode only)
+    if node.saved_read is not None and need is not None:
+        reads = node.saved_read(need)
         arrays = [a for a, r in zip(arrays, reads) if r]
     for arr in arrays:
         if arr is not None and version.written_since(arr, since):

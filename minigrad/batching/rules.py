@@ -577,14 +577,17 @@ def _trailing(nd_min: int) -> Rule:
         nd = max(b[k].ndim for k in names)
         for k in names:
             b[k] = batched(b[k], level, nd)
-        if "dim" in b.ba.arguments and b["dim"] is not None:
-            return NotImplemented
+        dim = b.ba.arguments.get("dim")
+        if dim is not None and any(d >= 0 for d in ((dim,) if isinstance(dim, int) else dim)):
+            return NotImplemented  # (negative dims count from the end: the batch is unseen)
         return wrap(b.call(), level)
 
     return rule
 
 
-for _n in "inv det slogdet cholesky eigh eigvalsh matrix_exp matrix_norm".split():
+for _n in (
+    "inv det slogdet cholesky eigh eigvalsh matrix_exp matrix_norm svd svdvals qr pinv cond"
+).split():
     RULES["linalg." + _n] = _trailing(2)
 
 from minigrad.batching import shape_rules  # noqa: E402,F401  (registers the shape rules)
