@@ -12,6 +12,7 @@ same exception type. ``ci``: 60 programs; ``thorough``: 2,000.
 
 from __future__ import annotations
 
+import math
 import os
 import warnings
 from typing import Any
@@ -30,21 +31,28 @@ def _nn(lib: Any) -> Any:
     return minigrad.nn.functional if lib is minigrad else torch.nn.functional
 
 
+# The rounding divisions jump where x is a multiple of the divisor, and there one ulp
+# between the libraries' inputs (PyTorch's sqrt(2.0) is an ulp below NumPy's) moves the
+# value by the whole divisor. The divisors are irrational (pi/2, e/4) and remainder's
+# jumps are moved off 0, so no value these steps build (from 0, +-1, 0.5, 3, 6, sums,
+# products and square roots) lies on a jump.
+_REM, _FMOD = math.pi / 2, math.e / 4
+
 # name -> (lib, x) -> value; every op keeps float64 and needs no shape planning
 STEPS = {
     "T": lambda lib, x: x.transpose(0, -1) if x.ndim else x,
     "rev": lambda lib, x: x[::-1] if x.ndim and lib is minigrad else _rev(lib, x),
     "slice": lambda lib, x: x[1:] if x.ndim else x,
     "index0": lambda lib, x: x[0] if x.ndim and x.shape[0] else x,
-    "view_same": lambda lib, x: x.view(*x.shape),
+    "view_same": lambda lib, x: x.view(tuple(x.shape)),
     "reshape_flat": lambda lib, x: x.reshape(-1),
     "relu_sqrt": lambda lib, x: lib.relu(x).sqrt(),
     "clamp_sqrt": lambda lib, x: x.clamp(min=0.1).sqrt(),
     "hardtanh_sqrt": lambda lib, x: (_nn(lib).hardtanh(x) + 1).sqrt(),
     "relu6": lambda lib, x: _nn(lib).relu6(x * 4),
     "hardswish": lambda lib, x: _nn(lib).hardswish(x * 3),
-    "rem": lambda lib, x: (x % 1.5) + x,
-    "fmod": lambda lib, x: lib.fmod(x, 0.7) * x,
+    "rem": lambda lib, x: ((x + _REM / 2) % _REM) + x,
+    "fmod": lambda lib, x: lib.fmod(x, _FMOD) * x,
     "mul_": lambda lib, x: x.clone().mul_(2.5),
     "add_int": lambda lib, x: x.clone().add_(3),
     "fill_": lambda lib, x: x.clone().fill_(0.5) * x,
