@@ -85,3 +85,57 @@ def test_kron_of_a_non_contiguous_operand_against_a_3d_one():
     th = torch.kron(torch.tensor(a).T.contiguous(), torch.tensor(b))
     mg = minigrad.kron(minigrad.tensor(a).T, minigrad.tensor(b))
     np.testing.assert_allclose(mg.numpy(), th.numpy(), rtol=1e-12)
+
+
+# ------------------------------------------------------------ gradients of step functions
+@pytest.mark.parametrize("name", ["floor", "ceil", "round", "trunc", "sign"])
+def test_step_function_gradient_is_zero_even_for_a_nan_or_inf_upstream(name):
+    """hypot(trunc(x), trunc(x)) at 0 sends dy = NaN back to trunc; PyTorch's gradient
+    of a step function is zeros, minigrad's was dy·0 = NaN (reverse mode and jvp)."""
+    nan, inf = float("nan"), float("inf")
+
+    def grads(lib):
+        x = lib.tensor([0.5, 1.5, -2.0], dtype=lib.float64, requires_grad=True)
+        up = lib.tensor([nan, inf, 1.0], dtype=lib.float64)
+        (g,) = lib.autograd.grad(getattr(lib, name)(x), [x], up)
+        return g.detach().numpy()
+
+    np.testing.assert_array_equal(grads(minigrad), grads(torch))
+    primal, tangent = [0.5, 1.5], [nan, 1.0]
+    _, jm = minigrad.func.jvp(
+        getattr(minigrad, name), (minigrad.tensor(primal),), (minigrad.tensor(tangent),)
+    )
+    _, jt = torch.func.jvp(
+        getattr(torch, name),
+        (torch.tensor(primal, dtype=torch.float64),),
+        (torch.tensor(tangent, dtype=torch.float64),),
+    )
+    np.testing.assert_array_equal(jm.numpy(), jt.numpy())
+
+
+def test_step_through_hypot_at_zero_as_the_fuzzer_found_it():
+    def grad(lib):
+        x = lib.tensor([[0.2, -1.6], [0.7, 2.4]], dtype=lib.float64, requires_grad=True)
+        t = lib.trunc(x)
+        lib.hypot(t, t).sum().backward()
+        return x.grad.numpy()
+
+    np.testing.assert_array_equal(grad(minigrad), grad(torch))
+
+
+def test_atan2_gradient_at_the_origin_is_pytorchs_zero():
+    """atan2(L, L) of a Cholesky factor: its upper triangle is (0, 0), where PyTorch's
+    gradient is 0; minigrad's was 0/0 = NaN, which then spread through cholesky's
+    backward to every element."""
+
+    def grads(lib):
+        a = lib.tensor([[0.0, 1.0, 0.0]], dtype=lib.float64, requires_grad=True)
+        b = lib.tensor([[0.0, 2.0, -0.5]], dtype=lib.float64, requires_grad=True)
+        lib.atan2(a, b).sum().backward()
+        m = lib.tensor([[2.0, 0.3], [0.3, 1.5]], dtype=lib.float64, requires_grad=True)
+        low = lib.linalg.cholesky(m)
+        lib.atan2(low, low).sum().backward()
+        return a.grad.numpy(), b.grad.numpy(), m.grad.numpy()
+
+    for mg, th in zip(grads(minigrad), grads(torch)):
+        np.testing.assert_allclose(mg, th, rtol=1e-12, atol=1e-15)
