@@ -89,7 +89,9 @@ def _broadcast(shapes: list[Shape], draw: Any) -> dict | None:
 
 
 def _dim(shapes: list[Shape], draw: Any) -> dict | None:
-    return {"dim": draw(st.integers(0, len(shapes[0]) - 1))} if shapes[0] else None
+    """A non-empty dim (PyTorch refuses to sort, scan or reduce along an empty one)."""
+    dims = [d for d, n in enumerate(shapes[0]) if n >= 1]
+    return {"dim": draw(st.sampled_from(dims))} if dims else None
 
 
 def _same_shape_dim(shapes: list[Shape], draw: Any) -> dict | None:
@@ -103,7 +105,7 @@ def _dim2(shapes: list[Shape], draw: Any) -> dict | None:
 
 
 def _matrix(shapes: list[Shape], draw: Any) -> dict | None:
-    return {} if len(shapes[0]) >= 2 else None
+    return {} if len(shapes[0]) >= 2 and min(shapes[0][-2:]) >= 1 else None
 
 
 def _topk(shapes: list[Shape], draw: Any) -> dict | None:
@@ -184,7 +186,7 @@ def _mask(shapes: list[Shape], draw: Any) -> dict | None:
 
 def _solve(shapes: list[Shape], draw: Any) -> dict | None:
     a, b = shapes
-    return {} if len(a) == 2 and len(b) in (1, 2) and b[0] == a[0] else None
+    return {} if len(a) == 2 and min(a) >= 1 and len(b) in (1, 2) and b[0] == a[0] else None
 
 
 # ------------------------------------------------------------------ rows
