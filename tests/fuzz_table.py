@@ -249,8 +249,9 @@ TABLE: list[FuzzOp] = [
     unary("erfc"),
     unary("erfinv", unit),
     unary("sinc"),
-    # PyTorch's float64 trigamma is accurate to ~5e-10 relative (minigrad's to 1e-15)
-    FuzzOp("polygamma", 1, _any, lambda a: lib_of(a).polygamma(1, pos(a)), rtol=1e-7),
+    # PyTorch's float64 trigamma is accurate to ~5e-10 relative (minigrad's to 1e-15),
+    # and later ops may cancel: its programs are compared at 1e-6
+    FuzzOp("polygamma", 1, _any, lambda a: lib_of(a).polygamma(1, pos(a)), rtol=1e-6),
     binary("logaddexp"),
     binary("xlogy", ident, pos),
     # rounding (zero derivatives, values exact) and rounding divisions

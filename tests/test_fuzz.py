@@ -30,12 +30,13 @@ N_PROGRAMS = 3000 if os.environ.get("MINIGRAD_HYPOTHESIS_PROFILE") == "thorough"
 def test_random_programs_match_pytorch(program: tuple) -> None:
     leaves, steps = program
     rtol = program_rtol(steps)
+    atol = 1e-12 if rtol <= 1e-9 else rtol / 100  # the same error, after a cancellation
     loss_t, xs_t, pool_t = run_program("torch", leaves, steps)
     loss_m, xs_m, pool_m = run_program("minigrad", leaves, steps)
     for i, (vm, vt) in enumerate(zip(pool_m, pool_t)):
         assert vm.shape == tuple(vt.shape), f"value {i}: shape {vm.shape} vs {tuple(vt.shape)}"
         np.testing.assert_allclose(
-            vm.data, vt.detach().numpy(), rtol=rtol, atol=1e-12, err_msg=f"value {i}"
+            vm.data, vt.detach().numpy(), rtol=rtol, atol=atol, err_msg=f"value {i}"
         )
     loss_t.backward()
     loss_m.backward()
@@ -49,6 +50,6 @@ def test_random_programs_match_pytorch(program: tuple) -> None:
             xm.grad.data,
             gt.numpy(),
             rtol=10 * rtol,
-            atol=1e-10,
+            atol=max(1e-10, 10 * atol),
             err_msg=f"gradient of leaf {i}; program: {[s[0].name for s in steps]}",
         )
