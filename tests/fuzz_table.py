@@ -357,7 +357,7 @@ TABLE: list[FuzzOp] = [
     FuzzOp("linalg.eigvalsh", 1, _matrix, _lin("eigvalsh")),
     FuzzOp("linalg.solve", 2, _solve, lambda a, b: lib_of(a).linalg.solve(spd(a), b)),
     FuzzOp("linalg.solve_self", 1, _matrix, lambda a: lib_of(a).linalg.solve(spd(a), a)),
-    # the two libraries' matrix_exp gradients (different series) agree to ~1e-10 of
+    # the two libraries' matrix_exp gradients (computed differently) agree to ~1e-10 of
     # their largest entry, so a small entry next to large ones differs at 2e-7 relative
     FuzzOp(
         "linalg.matrix_exp",
