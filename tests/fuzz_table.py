@@ -218,6 +218,11 @@ def along(name: str, dom: Callable = ident, plan: Callable = _dim, **kw: Any) ->
     return FuzzOp(name, 1, plan, apply)
 
 
+def _strided(x: Any) -> Any:
+    """x with standard strides (flattened and reshaped: a view of a contiguous copy)."""
+    return x.contiguous().reshape(-1).reshape(tuple(x.shape))
+
+
 def _lin(name: str) -> Callable[..., Any]:
     return lambda a: getattr(lib_of(a).linalg, name)(spd(a))
 
@@ -298,8 +303,9 @@ TABLE: list[FuzzOp] = [
         "kron",
         2,
         lambda s, d: {} if len(s[0]) <= 2 and len(s[1]) <= 2 else None,
-        # PyTorch's kron raises on a non-contiguous operand against a 3-d one
-        lambda a, b: lib_of(a).kron(a.contiguous(), b.contiguous()),
+        # PyTorch's kron raises (a failed view) unless its operands have standard strides,
+        # even those of size-1 dims: (2, 1) with strides (1, 2) fails; a reshape resets them
+        lambda a, b: lib_of(a).kron(_strided(a), _strided(b)),
     ),
     FuzzOp("cross", 2, _cross, lambda a, b, dim: lib_of(a).cross(a, b, dim=dim)),
     FuzzOp(

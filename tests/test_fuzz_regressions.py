@@ -101,6 +101,13 @@ def test_kron_of_a_non_contiguous_operand_against_a_3d_one():
     th = torch.kron(torch.tensor(a).T.contiguous(), torch.tensor(b))
     mg = minigrad.kron(minigrad.tensor(a).T, minigrad.tensor(b))
     np.testing.assert_allclose(mg.numpy(), th.numpy(), rtol=1e-12)
+    # a "contiguous" (2, 1) column with strides (1, 2) fails too; with (1, 1) it runs
+    col = torch.tensor([[0.5, -1.5]]).T
+    with pytest.raises(RuntimeError, match="view"):
+        torch.kron(torch.tensor(a), col)
+    th = torch.kron(torch.tensor(a), col.reshape(-1).reshape(2, 1))
+    mg = minigrad.kron(minigrad.tensor(a), minigrad.tensor([[0.5, -1.5]]).T)
+    np.testing.assert_allclose(mg.numpy(), th.numpy(), rtol=1e-12)
 
 
 # ------------------------------------------------------------ gradients of step functions
