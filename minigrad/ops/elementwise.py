@@ -12,7 +12,7 @@ import numpy as np
 from minigrad.autograd.function import Function
 from minigrad.ops.binary import where
 from minigrad.ops.declare import op
-from minigrad.ops.helpers import as_tensor, binary, promote, sum_to
+from minigrad.ops.helpers import as_tensor, binary, promote, sum_to, zero_grad_of
 from minigrad.ops.unary import _float_unary, cos, sigmoid
 from minigrad.tensor import Tensor
 
@@ -133,7 +133,7 @@ class _Step(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return g * 0
+        return zero_grad_of(g)
 
 
 # ------------------------------------------------------------------ functional API

@@ -47,6 +47,7 @@ __all__ = [
     "promote",
     "reduce_to_shape",
     "sum_to",
+    "zero_grad_of",
 ]
 
 
@@ -93,6 +94,12 @@ def check_dropout_p(p: float) -> float:
 
 def constant(value: Any, dtype: np.dtype) -> Tensor:
     return Tensor._from_op(np.asarray(value, dtype=dtype), None)
+
+
+def zero_grad_of(g: Any) -> Any:
+    """The gradient of a step function (sign, floor, ...): zeros shaped as ``g``, not
+    ``g · 0``, which is NaN where dy is inf or NaN (PyTorch's is 0 there too)."""
+    return np.zeros_like(g) if is_array(g) else constant(np.zeros(g.shape), g.dtype)
 
 
 def promote(a: Any, b: Any) -> tuple[Tensor, Tensor]:

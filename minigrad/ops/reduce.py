@@ -224,7 +224,14 @@ def mean(x: Tensor, dim: Dim = None, keepdim: bool = False, dtype: Any = None) -
     return Mean.apply(x, axes=axes, keepdim=keepdim)
 
 
-def _check_nonempty(op: str, x: Tensor, axes: tuple[int, ...]) -> None:
+def _check_nonempty(op: str, x: Tensor, axes: tuple[int, ...], dim: Any = 0) -> None:
+    """Refuse an empty reduction as PyTorch: RuntimeError for amax/amin/max/min over all
+    of an empty tensor (``dim`` None), IndexError for a zero-size ``dim``."""
+    if dim is None and x.numel() == 0:
+        raise RuntimeError(
+            f"{op}(): Expected reduction dim to be specified for input.numel() == 0 (input "
+            f"shape {x.shape}). Specify the reduction dim with the 'dim' argument."
+        )
     if any(x.shape[a] == 0 for a in axes) or (not axes and x.numel() == 0):
         raise IndexError(f"{op}: cannot reduce over a zero-size dimension (input shape {x.shape})")
 
@@ -232,14 +239,14 @@ def _check_nonempty(op: str, x: Tensor, axes: tuple[int, ...]) -> None:
 @op()
 def amax(x: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
     axes = normalize_dims(dim if dim != () else None, x.ndim, "amax")
-    _check_nonempty("amax", x, axes)
+    _check_nonempty("amax", x, axes, dim if dim != () else None)
     return Amax.apply(x, axes=axes, keepdim=keepdim)
 
 
 @op()
 def amin(x: Tensor, dim: Dim = None, keepdim: bool = False) -> Tensor:
     axes = normalize_dims(dim if dim != () else None, x.ndim, "amin")
-    _check_nonempty("amin", x, axes)
+    _check_nonempty("amin", x, axes, dim if dim != () else None)
     # min x = -max(-x), ties alike; PyTorch's amin saves its output, so a later in-place
     # write to it makes backward refuse here too
     return saves_output(-Amax.apply(-x, axes=axes, keepdim=keepdim))

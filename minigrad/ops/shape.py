@@ -15,7 +15,11 @@ from minigrad.ops.helpers import as_tensor, broadcast_to, is_array, promote
 from minigrad.tensor import Tensor, _normalize_dim, normalize_dims
 
 
-def _shape_arg(shape: tuple) -> tuple:
+def _shape_arg(shape: tuple, name: str) -> tuple:
+    """The sizes given as ints or as one tuple; none at all is refused, as PyTorch's
+    ``x.view()`` (a 0-d target is ``x.view(())``)."""
+    if not shape:
+        raise TypeError(f"{name}() missing its sizes: pass ints or a tuple (() for 0-d)")
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         return tuple(shape[0])
     return tuple(shape)
@@ -133,8 +137,8 @@ def reshape(x: Tensor, *shape: Any) -> Tensor:
     """x with a new shape: a view of x's memory when its strides allow, else a copy.
     Always a new tensor (as PyTorch's, even to the same shape)."""
     if is_array(x):  # array-mode backward
-        return x.reshape(_shape_arg(shape))
-    target = _resolve_shape(_shape_arg(shape), x)
+        return x.reshape(_shape_arg(shape, "reshape"))
+    target = _resolve_shape(_shape_arg(shape, "reshape"), x)
     return Reshape.apply(x, shape=target)
 
 
@@ -143,8 +147,8 @@ def view(x: Tensor, *shape: Any) -> Tensor:
     """x with a new shape, sharing x's memory; refused (as PyTorch) when x's strides
     cannot express the new shape without a copy (``t.T.view(12)``): use reshape."""
     if is_array(x):  # array-mode backward
-        return x.reshape(_shape_arg(shape))
-    target = _resolve_shape(_shape_arg(shape), x)
+        return x.reshape(_shape_arg(shape, "view"))
+    target = _resolve_shape(_shape_arg(shape, "view"), x)
     try:
         np.reshape(x.data, target, copy=False)
     except ValueError:
@@ -181,7 +185,7 @@ def unsqueeze(x: Tensor, dim: int) -> Tensor:
 
 @op()
 def permute(x: Tensor, *dims: Any) -> Tensor:
-    dims = _shape_arg(dims)
+    dims = _shape_arg(dims, "permute")
     if is_array(x):  # array-mode backward
         return x.transpose(dims)
     if len(dims) != x.ndim:
@@ -217,7 +221,7 @@ def t(x: Tensor) -> Tensor:
 
 @op()
 def expand(x: Tensor, *sizes: Any) -> Tensor:
-    sizes = _shape_arg(sizes)
+    sizes = _shape_arg(sizes, "expand")
     if len(sizes) < x.ndim:
         raise RuntimeError(
             f"expand: the number of sizes provided ({len(sizes)}) must be greater or equal to "
@@ -251,7 +255,7 @@ def broadcast_tensors(*tensors: Tensor) -> list[Tensor]:
 
 @op()
 def repeat(x: Tensor, *reps: Any) -> Tensor:
-    reps = _shape_arg(reps)
+    reps = _shape_arg(reps, "repeat")
     if len(reps) < x.ndim:
         raise RuntimeError(
             f"repeat: number of repeat dims ({len(reps)}) can not be smaller than the number "

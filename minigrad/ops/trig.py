@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.autograd.function import Function
+from minigrad.ops.binary import where
 from minigrad.ops.declare import op
 from minigrad.ops.helpers import binary, sum_to
 from minigrad.ops.unary import _float_unary, sqrt
@@ -147,7 +148,8 @@ class Atanh(_Unary):
 
 class Atan2(Function):
     """z = atan2(a, b), the angle of the point (b, a);
-    da = dz · b / (a² + b²),  db = -dz · a / (a² + b²)  (each summed to its input's shape)."""
+    da = dz · b / (a² + b²),  db = -dz · a / (a² + b²)  (each summed to its input's shape);
+    0 at the origin, where the angle is not differentiable (PyTorch's gradient there)."""
 
     @staticmethod
     def forward(ctx, a, b):
@@ -158,9 +160,11 @@ class Atan2(Function):
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         r2 = a * a + b * b
+        origin = r2 == 0
+        inv = where(origin, 0.0, 1 / where(origin, 1.0, r2))
         need = ctx.needs_input_grad
-        da = sum_to(g * b / r2, a.shape) if need[0] else None
-        db = sum_to(-g * a / r2, b.shape) if need[1] else None
+        da = sum_to(g * b * inv, a.shape) if need[0] else None
+        db = sum_to(-g * a * inv, b.shape) if need[1] else None
         return da, db
 
 

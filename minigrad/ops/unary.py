@@ -18,7 +18,7 @@ from minigrad.core.primitives import Exp, Log, Neg, Tanh
 from minigrad.fast.fused import reference_of
 from minigrad.ops.binary import where
 from minigrad.ops.declare import op
-from minigrad.ops.helpers import array_of, array_op, as_tensor, in_pieces, is_array
+from minigrad.ops.helpers import array_of, array_op, as_tensor, in_pieces, is_array, zero_grad_of
 from minigrad.tensor import Tensor
 
 _erf_object = np.frompyfunc(math.erf, 1, 1)
@@ -116,7 +116,7 @@ class Sign(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return g * 0
+        return zero_grad_of(g)
 
 
 class Log1p(Function):
