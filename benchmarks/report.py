@@ -409,7 +409,7 @@ def ddp_section(out: Path) -> str:
         "## Data-parallel scaling\n\n"
         f"Not run here: `python -m benchmarks.ddp --out {out}` writes `ddp.md`, included "
         "in this file when the suite's report is written again (the last committed run: "
-        "`benchmarks/results/cpu-2core-2026-12-01-ddp/ddp.md`).\n"
+        "`benchmarks/results/cpu-2core-2026-12-02/ddp.md`).\n"
     )
 
 
