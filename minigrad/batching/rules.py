@@ -110,11 +110,10 @@ def along_dim(
     example flattened, then dim 0), "loop" (no rule)."""
 
     def rule(fn: Any, level: int, args: tuple, kwargs: dict) -> Any:
-        b = Bound(fn, args, kwargs)
-        x = b[b.first]
-        others = [v for k, v in b.ba.arguments.items() if k != b.first]
-        if not is_b(x, level) or any(_level_in(v, level) for v in others):
+        b = _first_batched_alone(fn, args, kwargs, level)
+        if b is None:
             return NotImplemented
+        x = b[b.first]
         nd = x.ndim
         d = b.get(dim)
         v = x.value
@@ -155,6 +154,15 @@ def _level_in(v: Any, level: int) -> bool:
     if isinstance(v, (list, tuple)):
         return any(_level_in(e, level) for e in v)
     return is_b(v, level)
+
+
+def _first_batched_alone(fn: Any, args: tuple, kwargs: dict, level: int) -> Bound | None:
+    """The call's arguments bound, when the first one alone is batched at ``level``."""
+    b = Bound(fn, args, kwargs)
+    others = [v for k, v in b.ba.arguments.items() if k != b.first]
+    if not is_b(b[b.first], level) or any(_level_in(v, level) for v in others):
+        return None
+    return b
 
 
 for _n in ("sum", "mean", "amax", "amin", "var", "std", "nansum", "nanmean"):
@@ -338,11 +346,10 @@ def _merge_batch(spatial: int, batched_only: tuple[str, ...] = ()) -> Rule:
     B and N merge into one dimension."""
 
     def rule(fn: Any, level: int, args: tuple, kwargs: dict) -> Any:
-        b = Bound(fn, args, kwargs)
-        x = b[b.first]
-        others = [v for k, v in b.ba.arguments.items() if k != b.first]
-        if not is_b(x, level) or any(_level_in(v, level) for v in others):
+        b = _first_batched_alone(fn, args, kwargs, level)
+        if b is None:
             return NotImplemented
+        x = b[b.first]
         v, n = x.value, batch_size(level)
         full = x.ndim == spatial + 2
         if not full and x.ndim != spatial + 1:

@@ -62,11 +62,9 @@ def _tree(fn: Callable[[Any], Any], tree: Any) -> Any:
     return _tree_map(fn, tree)
 
 
-def lifted_vjp(func: Callable, primals: tuple, has_aux: bool) -> tuple:
-    from minigrad.func import _vjp
-
-    levels = _levels()
-    phys = [_tree(lambda x: _as_fresh(materialize(x, levels)), p) for p in primals]
+def _on_physical(func: Callable, levels: Any, has_aux: bool) -> tuple[Callable, list]:
+    """``func`` as a function of physical tensors (rewrapped at ``levels`` for the call,
+    materialized after), and the list that receives its aux output."""
     aux_box: list = []
 
     def of_physical(*ins: Any) -> Any:
@@ -75,6 +73,16 @@ def lifted_vjp(func: Callable, primals: tuple, has_aux: bool) -> tuple:
             out, aux = out
             aux_box.append(aux)
         return _tree(lambda o: materialize(o, levels), out)
+
+    return of_physical, aux_box
+
+
+def lifted_vjp(func: Callable, primals: tuple, has_aux: bool) -> tuple:
+    from minigrad.func import _vjp
+
+    levels = _levels()
+    phys = [_tree(lambda x: _as_fresh(materialize(x, levels)), p) for p in primals]
+    of_physical, aux_box = _on_physical(func, levels, has_aux)
 
     value, vjp_phys = _vjp(of_physical, *phys)
 
@@ -124,14 +132,7 @@ def lifted_jvp(func: Callable, primals: tuple, tangents: tuple, has_aux: bool) -
     levels = _levels()
     ps = tuple(_tree(lambda x: _as_fresh(materialize(x, levels)), p) for p in primals)
     ts = tuple(_tree(lambda x: _as_fresh(materialize(x, levels)), t) for t in tangents)
-    aux_box: list = []
-
-    def of_physical(*ins: Any) -> Any:
-        out = func(*[_tree(lambda p: rewrap(p, levels), t) for t in ins])
-        if has_aux:
-            out, aux = out
-            aux_box.append(aux)
-        return _tree(lambda o: materialize(o, levels), out)
+    of_physical, aux_box = _on_physical(func, levels, has_aux)
 
     prim, tang = _jvp(of_physical, ps, ts)
     prim = _tree(lambda v: rewrap(v, levels), prim)
