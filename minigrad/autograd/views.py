@@ -78,14 +78,14 @@ def _link(t: Tensor) -> tuple | None:
     return entry[1], entry[2], entry[3], None
 
 
-def _stale(t: Tensor) -> bool:
+def is_stale(t: Tensor) -> bool:
     """``t`` is a view whose history is behind its values: its memory was written after
     the view was made (a tensor that only shares the view's node, as the snapshot an
     in-place op saves, is not), or it has none while its base now has one."""
     node = t.grad_fn
     if node is None:
         link = _link(t)
-        return link is not None and (link[0]._requires_grad or _stale(link[0]))
+        return link is not None and (link[0]._requires_grad or is_stale(link[0]))
     return (
         node._view_of is not None
         and version.written_since(node._view_of, node._view_epoch)
@@ -97,7 +97,7 @@ def rebase_stale_views(inputs: tuple) -> bool:
     """Rebase every input that is a view made stale by a write (rule 1); True if any."""
     found = False
     for t in inputs:
-        if isinstance(t, Tensor) and _stale(t):
+        if isinstance(t, Tensor) and is_stale(t):
             rebase(t)
             found = True
     return found
@@ -107,7 +107,7 @@ def rebase(t: Tensor) -> None:
     """Give the view ``t`` the history of its base's current value: the view op run
     again on the base (itself rebased first when it is a stale view)."""
     base, cls, params, several = _link(t)
-    if _stale(base):
+    if is_stale(base):
         rebase(base)
     with enable_grad():  # (a backward under no_grad still needs the history)
         fresh = cls.apply(base, **params)
@@ -136,10 +136,6 @@ def is_view(t: Tensor) -> bool:
     return _link(t) is not None
 
 
-def is_stale(t: Tensor) -> bool:
-    return _stale(t)
-
-
 def _chain(t: Tensor) -> tuple[Tensor, list[tuple]]:
     """The tensor whose memory ``t`` views through view ops (the root base), and the
     links (base, view op, parameters, mark) from it to ``t``, root first."""
@@ -160,7 +156,7 @@ def _replay(links: list[tuple], arr: np.ndarray) -> np.ndarray:
 def refuse_write_into_an_outdated_view(op: str, t: Tensor) -> None:
     """PyTorch refuses a write into a view made while its base required no grad, once
     the base has gained a history: the write would have to become part of it."""
-    if t.grad_fn is None and not t._requires_grad and UNRECORDED and _stale(t):
+    if t.grad_fn is None and not t._requires_grad and UNRECORDED and is_stale(t):
         raise RuntimeError(
             f"{op}: in-place write into a view made while its base did not require grad, "
             "and the base has gained a gradient since (PyTorch refuses this too: 'a leaf "
